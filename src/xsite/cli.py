@@ -1,0 +1,113 @@
+"""The ``xsite`` command: each command is a few lines that call one public function."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from xsite.errors import XsiteError
+from xsite.store import compact as compact_store
+from xsite.store import load_runs
+
+app = typer.Typer(
+    help="Publish machine-learning experiments: Parquet run store → static site.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+StoreDir = Annotated[
+    str | None,
+    typer.Argument(
+        help="The run store (a folder or s3:// URI). Default: $XSITE_DIR, else ./xsite-runs.",
+        show_default=False,
+    ),
+]
+
+
+@app.command("ls")
+def list_runs(
+    dir: StoreDir = None,
+    project: Annotated[str | None, typer.Option(help="Only runs of this project.")] = None,
+    metrics: Annotated[
+        int, typer.Option(help="How many metric columns to show (last values).")
+    ] = 3,
+) -> None:
+    """List the runs in a store as a table, oldest first."""
+    with _user_errors():
+        runs = load_runs(dir, project=project)
+    if runs.empty:
+        console.print("No runs yet. Start one with [bold]xsite.init(...)[/] in training code.")
+        return
+    metric_columns = [c for c in runs.columns if c.startswith("metrics.")][:metrics]
+    table = Table(title=f"{len(runs)} runs", header_style="bold")
+    table.add_column("run_id", no_wrap=True)
+    for column in ["project", "name", "status", "started", "duration", "tags"]:
+        table.add_column(column)
+    for column in metric_columns:
+        table.add_column(column.removeprefix("metrics."), justify="right")
+    for row in runs.itertuples(index=False):
+        record = row._asdict()
+        table.add_row(
+            record["run_id"],
+            record["project"],
+            record["name"],
+            _status_markup(record["status"]),
+            record["started_at"].strftime("%Y-%m-%d %H:%M"),
+            _format_duration(record["duration_s"]),
+            ", ".join(record["tags"]),
+            *(_format_number(getattr(row, _field(runs, c))) for c in metric_columns),
+        )
+    console.print(table)
+
+
+@app.command("compact")
+def compact(dir: StoreDir = None) -> None:
+    """Merge each run's small part files into one per kind. Safe while training writes."""
+    with _user_errors():
+        report = compact_store(dir)
+    console.print(
+        f"Compacted {report.runs} runs: {report.parts_before} part files → "
+        f"{report.parts_after}; removed {report.tmp_files_removed} stale temporary files."
+    )
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn an :class:`XsiteError` into its message and exit code 1, without a traceback."""
+    try:
+        yield
+    except XsiteError as exc:
+        err_console.print(f"[bold red]Error:[/] {exc}")
+        raise typer.Exit(1) from exc
+
+
+def _field(frame: pd.DataFrame, column: str) -> str:
+    # itertuples renames columns that are not identifiers to _<position>.
+    return f"_{list(frame.columns).index(column)}"
+
+
+def _status_markup(status: str) -> str:
+    colour = {"finished": "green", "running": "cyan", "failed": "red", "crashed": "red"}
+    return f"[{colour.get(status, 'yellow')}]{status}[/]"
+
+
+def _format_duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _format_number(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

@@ -1,0 +1,21 @@
+"""The run store: the only code that knows the Parquet layout (see docs/store-format.md)."""
+
+from xsite.store.compact import CompactReport, compact
+from xsite.store.load import load_metrics, load_runs
+from xsite.store.reader import SkippedFile, SkippedFileWarning, StoreReader
+from xsite.store.schema import STORE_VERSION
+from xsite.store.writer import Run, init, resume
+
+__all__ = [
+    "STORE_VERSION",
+    "CompactReport",
+    "Run",
+    "SkippedFile",
+    "SkippedFileWarning",
+    "StoreReader",
+    "compact",
+    "init",
+    "load_metrics",
+    "load_runs",
+    "resume",
+]

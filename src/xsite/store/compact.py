@@ -1,0 +1,82 @@
+"""``xsite compact``: merge each run's small part files into one part per kind.
+
+A merged part is written (atomically) before the parts it replaces are deleted, and it names
+them in its metadata, so a reader at any moment sees either the old parts or the merged one
+and never both: nothing is missed and nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from xsite.store import schema
+from xsite.store.reader import PartVanished, StoreReader
+from xsite.store.schema import RUNS_DIR, PartName
+
+TMP_MAX_AGE = timedelta(hours=1)
+
+
+@dataclass
+class CompactReport:
+    runs: int = 0
+    parts_before: int = 0
+    parts_after: int = 0
+    tmp_files_removed: int = 0
+
+
+def compact(dir: str | os.PathLike[str] | None = None) -> CompactReport:
+    """Merge small parts in every run of the store at ``dir``; sweep old temporary files.
+
+    Safe while writers append and readers read. Run one compaction of a store at a time.
+    """
+    reader = StoreReader(dir)
+    store = reader.store
+    report = CompactReport()
+    compactor = "c" + secrets.token_hex(5)
+    for run_id in reader.run_ids():
+        report.runs += 1
+        listing = reader.list_run(run_id)
+        for kind, parts in listing.parts.items():
+            report.parts_before += len(parts)
+            if len(parts) < 2:
+                report.parts_after += len(parts)
+                continue
+            try:
+                merged, already_replaced = reader.read_parts(parts, schema.SCHEMAS[kind])
+            except PartVanished:
+                report.parts_after += len(parts)
+                continue  # another compaction is at work on this run
+            # Transitively: a reader may still list a part that an earlier merge replaced.
+            replaced = {name.filename for name, _ in parts} | already_replaced
+            # Same time as the newest source, so parts written meanwhile still sort after it.
+            name = PartName(parts[-1][0].time_ns, compactor, 1, kind)
+            metadata = {schema.REPLACES_KEY: json.dumps(sorted(replaced)).encode()}
+            store.write_table(
+                store.path(RUNS_DIR, run_id, name.filename),
+                merged.replace_schema_metadata(metadata),
+            )
+            for _, path in parts:
+                store.delete(path)
+            report.parts_after += 1
+        report.tmp_files_removed += _sweep_tmp_files(reader, run_id)
+    return report
+
+
+def _sweep_tmp_files(reader: StoreReader, run_id: str) -> int:
+    """Delete temporary files a killed writer left behind (old enough to be abandoned)."""
+    store = reader.store
+    cutoff = datetime.now(UTC) - TMP_MAX_AGE
+    removed = 0
+    for info in store.list_files(store.path(RUNS_DIR, run_id), recursive=True):
+        if (
+            info.base_name.startswith(schema.TMP_PREFIX)
+            and info.mtime
+            and (info.mtime.astimezone(UTC) < cutoff)
+        ):
+            store.delete(info.path)
+            removed += 1
+    return removed

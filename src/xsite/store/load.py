@@ -1,0 +1,116 @@
+"""The store as pandas DataFrames: :func:`load_runs` and :func:`load_metrics`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from xsite.store.reader import DEFAULT_HEARTBEAT_TIMEOUT, StoreReader
+from xsite.store.values import decode_param
+
+RUN_COLUMNS = [
+    "run_id",
+    "project",
+    "name",
+    "status",
+    "started_at",
+    "ended_at",
+    "duration_s",
+    "tags",
+    "notes",
+]
+
+
+def load_runs(
+    dir: str | os.PathLike[str] | None = None,
+    *,
+    project: str | None = None,
+    heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
+) -> pd.DataFrame:
+    """One row per run, sorted by start time.
+
+    Columns: ``run_id, project, name, status, started_at, ended_at, duration_s, tags, notes``,
+    then ``params.<key>`` (the latest value of each param) and ``metrics.<key>`` (the last
+    logged value of each metric). A run whose writer stopped sending heartbeats for
+    ``heartbeat_timeout`` seconds without finishing shows as ``crashed``.
+    """
+    reader = StoreReader(dir, heartbeat_timeout=heartbeat_timeout)
+    snapshots = reader.snapshots()
+    if project is not None:
+        snapshots = snapshots.filter(pc.equal(snapshots["project"], project))
+    run_ids = snapshots["run_id"].to_pylist()
+    rows = _run_rows(snapshots)
+    frame = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    columns = ["run_id", "key", "value"]
+    params = _latest_params(reader.read("params", run_ids, columns=columns))
+    metrics = last_metric_values(reader.read("metrics", run_ids, columns=columns))
+    extra = {
+        **{
+            f"params.{key}": [params.get(run_id, {}).get(key) for run_id in run_ids]
+            for key in sorted({k for values in params.values() for k in values})
+        },
+        **{
+            f"metrics.{key}": [metrics.get(run_id, {}).get(key) for run_id in run_ids]
+            for key in sorted({k for values in metrics.values() for k in values})
+        },
+    }
+    if extra:
+        frame = pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
+    frame = frame.sort_values(["started_at", "run_id"], kind="stable", ignore_index=True)
+    return frame
+
+
+def load_metrics(
+    run_ids: Iterable[str] | None = None,
+    keys: Iterable[str] | None = None,
+    *,
+    dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Metric points as a long DataFrame: ``run_id, key, step, value, time``.
+
+    Rows come run by run in the order they were logged. ``run_ids`` and ``keys`` narrow
+    the read; reading fewer runs reads fewer files.
+    """
+    reader = StoreReader(dir)
+    return reader.read("metrics", run_ids, keys=keys).to_pandas()
+
+
+def last_metric_values(metrics: pa.Table) -> dict[str, dict[str, float]]:
+    """``{run_id: {key: last logged value}}`` from rows in write order."""
+    if metrics.num_rows == 0:
+        return {}
+    last = metrics.group_by(["run_id", "key"], use_threads=False).aggregate([("value", "last")])
+    result: dict[str, dict[str, float]] = {}
+    for run_id, key, value in zip(
+        last["run_id"].to_pylist(),
+        last["key"].to_pylist(),
+        last["value_last"].to_pylist(),
+        strict=True,
+    ):
+        result.setdefault(run_id, {})[key] = value
+    return result
+
+
+def _latest_params(params: pa.Table) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = {}
+    for row in params.to_pylist():
+        result.setdefault(row["run_id"], {})[row["key"]] = decode_param(row["value"])
+    return result
+
+
+def _run_rows(snapshots: pa.Table) -> list[dict[str, Any]]:
+    rows = []
+    for record in snapshots.to_pylist():
+        end = record["ended_at"] or record["last_seen"]
+        rows.append(
+            {
+                **{column: record.get(column) for column in RUN_COLUMNS},
+                "duration_s": (end - record["started_at"]).total_seconds(),
+            }
+        )
+    return rows

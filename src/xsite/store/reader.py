@@ -1,0 +1,308 @@
+"""Reading a store: every part file is read and checked on its own, so a corrupt, truncated
+or foreign file is skipped and reported by name while the rest still loads."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from xsite.errors import StoreError
+from xsite.store import schema
+from xsite.store.fs import StoreFS
+from xsite.store.marker import check_marker
+from xsite.store.schema import ARTIFACTS_DIR, RUNS_DIR, SCHEMAS, PartKind, PartName
+
+DEFAULT_HEARTBEAT_TIMEOUT: Final = 60.0
+_VANISHED_RETRIES: Final = 5
+_READ_THREADS: Final = min(8, 2 * (os.cpu_count() or 1))
+
+
+class SkippedFileWarning(UserWarning):
+    """A file in the store was skipped; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class RunFiles:
+    """The files of one run folder, as listed at one moment."""
+
+    run_id: str
+    parts: dict[PartKind, list[tuple[PartName, str]]] = field(default_factory=dict)
+    heartbeats: list[str] = field(default_factory=list)
+
+
+class PartVanished(Exception):
+    """A listed part was deleted before it was read: compaction replaced it."""
+
+
+class _Unreadable(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _Part:
+    name: PartName
+    table: pa.Table
+    replaces: frozenset[str]
+
+
+class StoreReader:
+    """Reads a store at ``location`` (a path or URI; default ``$XSITE_DIR`` or ``./xsite-runs``).
+
+    Files that cannot be read are listed in :attr:`skipped` and reported once each as a
+    :class:`SkippedFileWarning`.
+    """
+
+    def __init__(
+        self,
+        location: str | os.PathLike[str] | None = None,
+        *,
+        heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
+    ) -> None:
+        self.store = StoreFS.open(location)
+        self.heartbeat_timeout = heartbeat_timeout
+        self.skipped: list[SkippedFile] = []
+        self._skipped_paths: set[str] = set()
+        if self.store.exists(self.store.path(schema.MARKER_FILE)):
+            check_marker(self.store)
+        elif not self.store.exists(self.store.root):
+            raise StoreError(
+                f"no store at {self.store.location}: run some training with "
+                "xsite.init(...) first, or pass the store's folder (dir=... / XSITE_DIR)"
+            )
+
+    # -- listing --------------------------------------------------------------------------
+
+    def run_ids(self) -> list[str]:
+        ids = []
+        for name in sorted(self.store.list_dirs(self.store.path(RUNS_DIR))):
+            if schema.is_valid_run_id(name):
+                ids.append(name)
+            else:
+                self._skip(self.store.path(RUNS_DIR, name), "not a run folder (invalid run id)")
+        return ids
+
+    def list_run(self, run_id: str) -> RunFiles:
+        files = RunFiles(run_id)
+        for info in self.store.list_files(self.store.path(RUNS_DIR, run_id), recursive=False):
+            name = info.base_name
+            if name.startswith(schema.TMP_PREFIX):
+                continue  # a write in progress, or the leftover of a killed one
+            part = PartName.parse(name)
+            if part is not None:
+                files.parts.setdefault(part.kind, []).append((part, info.path))
+            elif schema.is_heartbeat(name):
+                files.heartbeats.append(info.path)
+            else:
+                self._skip(info.path, "not an xsite store file (unknown name)")
+        for parts in files.parts.values():
+            parts.sort()
+        return files
+
+    # -- reading tables -------------------------------------------------------------------
+
+    def read(
+        self,
+        kind: PartKind,
+        run_ids: Iterable[str] | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        keys: Iterable[str] | None = None,
+    ) -> pa.Table:
+        """All rows of one kind of part for the given runs (default: all), in write order.
+
+        ``keys`` keeps only rows whose ``key`` is one of them (params and metrics).
+        """
+        ids = self.run_ids() if run_ids is None else [self._checked_id(r) for r in run_ids]
+        wanted = pa.array(sorted(set(keys)), pa.string()) if keys is not None else None
+        target = (
+            SCHEMAS[kind]
+            if columns is None
+            else pa.schema([SCHEMAS[kind].field(c) for c in columns])
+        )
+        with ThreadPoolExecutor(_READ_THREADS) as pool:
+            tables = list(pool.map(lambda r: self._read_run(r, kind, target, wanted), ids))
+        tables = [t for t in tables if t.num_rows]
+        if not tables:
+            return target.empty_table()
+        return pa.concat_tables(tables)
+
+    def _read_run(
+        self, run_id: str, kind: PartKind, target: pa.Schema, wanted: pa.Array | None
+    ) -> pa.Table:
+        for _ in range(_VANISHED_RETRIES):
+            try:
+                table, _ = self.read_parts(self.list_run(run_id).parts.get(kind, []), target)
+            except PartVanished:
+                continue  # compaction swapped files under us: list again, now consistent
+            break
+        else:
+            raise StoreError(f"run {run_id}: files kept changing while reading {kind} parts")
+        if wanted is not None:
+            table = table.filter(pc.is_in(table["key"], value_set=wanted))
+        return table
+
+    def read_parts(
+        self, listed: Sequence[tuple[PartName, str]], target: pa.Schema
+    ) -> tuple[pa.Table, frozenset[str]]:
+        """The rows of exactly these parts (minus those a merged part among them replaces),
+        and the names the merged parts replace. Raises :class:`PartVanished`."""
+        parts = [p for p in (self._read_part(n, path, target) for n, path in listed) if p]
+        replaced = frozenset[str]().union(*(p.replaces for p in parts))
+        tables = [p.table for p in parts if p.name.filename not in replaced]
+        table = pa.concat_tables(tables) if tables else target.empty_table()
+        return table, replaced
+
+    def _read_part(self, name: PartName, path: str, target: pa.Schema) -> _Part | None:
+        try:
+            with self.store.fs.open_input_file(path) as source:
+                parquet = pq.ParquetFile(source, page_checksum_verification=True)
+                _check_schema(parquet.schema_arrow, SCHEMAS[name.kind])
+                table = parquet.read(columns=target.names)
+                metadata = parquet.schema_arrow.metadata or {}
+        except FileNotFoundError as exc:
+            raise PartVanished(path) from exc
+        except _Unreadable as exc:
+            self._skip(path, str(exc))
+            return None
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            self._skip(path, f"unreadable Parquet ({type(exc).__name__}: {exc})")
+            return None
+        try:
+            table = table.cast(target)
+        except (pa.ArrowException, ValueError) as exc:
+            self._skip(path, f"columns do not match the {name.kind} schema: {exc}")
+            return None
+        replaces = (
+            frozenset(json.loads(metadata[schema.REPLACES_KEY]))
+            if (schema.REPLACES_KEY in metadata)
+            else frozenset()
+        )
+        return _Part(name, table.replace_schema_metadata(None), replaces)
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def snapshots(self, run_ids: Iterable[str] | None = None) -> pa.Table:
+        """The latest ``run`` record of each run, with ``status`` resolved (stale → crashed)
+        and ``last_seen`` (the latest heartbeat or record time)."""
+        table = self.read("run", run_ids)
+        if table.num_rows == 0:
+            return _with_last_seen(table, [])
+        # Parts are in write order per run, so the last row of each run is its latest record.
+        order = pa.table({"run_id": table["run_id"], "i": pa.array(range(table.num_rows))})
+        last = order.group_by("run_id", use_threads=False).aggregate([("i", "max")])
+        latest = table.take(last["i_max"])
+        records = latest.to_pylist()
+        last_seen = [self._last_seen(r) for r in records]
+        statuses = [
+            "crashed" if row["status"] == "running" and self._is_stale(seen) else row["status"]
+            for row, seen in zip(records, last_seen, strict=True)
+        ]
+        latest = latest.set_column(
+            latest.schema.get_field_index("status"), "status", pa.array(statuses, pa.string())
+        )
+        return _with_last_seen(latest, last_seen)
+
+    def run_snapshot(self, run_id: str) -> dict[str, Any]:
+        table = self.snapshots([run_id])
+        if table.num_rows == 0:
+            raise StoreError(f"no run {run_id!r} in {self.store.location}")
+        return table.to_pylist()[-1]
+
+    def last_step(self, run_id: str) -> int:
+        """The highest step logged to a run, or -1 when it has no metrics."""
+        steps = self.read("metrics", [run_id], columns=["step"])["step"]
+        highest = pc.max(steps).as_py()
+        return -1 if highest is None else highest
+
+    def _last_seen(self, record: dict[str, Any]) -> datetime:
+        seen: datetime = record["updated_at"]
+        for path in self.list_run(record["run_id"]).heartbeats:
+            try:
+                beat = json.loads(self.store.read_bytes(path))
+                seen = max(seen, datetime.fromisoformat(beat["time"]))
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                self._skip(path, f"unreadable heartbeat ({exc})")
+        return seen
+
+    def _is_stale(self, last_seen: datetime) -> bool:
+        return datetime.now(UTC) - last_seen > timedelta(seconds=self.heartbeat_timeout)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _checked_id(self, run_id: str) -> str:
+        if not schema.is_valid_run_id(run_id):
+            raise StoreError(f"{run_id!r} is not a run id (expected letters, digits, _ or -)")
+        return run_id
+
+    def _skip(self, path: str, reason: str) -> None:
+        if path in self._skipped_paths:
+            return
+        self._skipped_paths.add(path)
+        skipped = SkippedFile(self.store.display(path), reason)
+        self.skipped.append(skipped)
+        warnings.warn(f"xsite: skipped {skipped}", SkippedFileWarning, stacklevel=2)
+
+
+def artifact_path(store: StoreFS, run_id: str, name: str) -> str:
+    return store.path(RUNS_DIR, run_id, ARTIFACTS_DIR, *name.split("/"))
+
+
+def _with_last_seen(table: pa.Table, last_seen: list[datetime]) -> pa.Table:
+    return table.append_column(
+        pa.field("last_seen", schema.TIMESTAMP), pa.array(last_seen, schema.TIMESTAMP)
+    )
+
+
+def _check_schema(actual: pa.Schema, expected: pa.Schema) -> None:
+    for wanted in expected:
+        index = actual.get_field_index(wanted.name)
+        if index < 0:
+            raise _Unreadable(f"foreign Parquet file: no column {wanted.name!r}")
+        if not _castable(actual.field(index).type, wanted.type):
+            raise _Unreadable(
+                f"foreign Parquet file: column {wanted.name!r} is {actual.field(index).type}, "
+                f"expected {wanted.type}"
+            )
+
+
+def _castable(actual: pa.DataType, expected: pa.DataType) -> bool:
+    """Types another tool may legitimately write for ours (Polars' large strings, float32…);
+    anything else would be a silent reinterpretation, so the file is refused instead."""
+    if actual == expected:
+        return True
+    if pa.types.is_dictionary(actual):
+        return _castable(actual.value_type, expected)
+    if pa.types.is_string(expected):
+        return pa.types.is_string(actual) or pa.types.is_large_string(actual)
+    if pa.types.is_int64(expected):
+        return pa.types.is_integer(actual)
+    if pa.types.is_float64(expected):
+        return pa.types.is_floating(actual)
+    if pa.types.is_timestamp(expected):
+        return pa.types.is_timestamp(actual)
+    if pa.types.is_list(expected):
+        return (pa.types.is_list(actual) or pa.types.is_large_list(actual)) and _castable(
+            actual.value_type, expected.value_type
+        )
+    return False

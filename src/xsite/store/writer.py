@@ -1,0 +1,532 @@
+"""Writing runs: :func:`init`, :func:`resume` and the :class:`Run` they return.
+
+The caller's thread only appends to an in-memory buffer. A background thread turns the
+buffer into one Arrow table per flush and writes it as a new, immutable part file (by count,
+by time, and at finish). Every writer has its own id in its file names, so any number of
+processes can write to one store, even to one run, without locks.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import warnings
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from time import monotonic, time_ns
+from types import FrameType, TracebackType
+from typing import Any, Final, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from xsite.errors import RunFinishedError
+from xsite.store import schema
+from xsite.store.capture import capture as capture_environment
+from xsite.store.fs import StoreFS
+from xsite.store.marker import ensure_store
+from xsite.store.schema import ARTIFACTS_DIR, RUNS_DIR, PartKind, PartName
+from xsite.store.values import (
+    coerce_metric,
+    coerce_step,
+    encode_param,
+    flatten_params,
+)
+
+RunStatus = Literal["running", "finished", "failed", "killed"]
+
+DEFAULT_FLUSH_INTERVAL: Final = 2.0
+HEARTBEAT_INTERVAL: Final = 10.0
+# A flush is started once this many points wait; past the hard cap, log() writes inline so
+# a training loop that outruns the disk cannot grow memory without bound.
+FLUSH_POINTS: Final = 100_000
+MAX_PENDING_POINTS: Final = 1_000_000
+
+_FAST_METRIC_TYPES: Final = frozenset({float, int})
+_METRIC_MAP = pa.map_(pa.string(), pa.float64())
+
+
+class Run:
+    """One training run being written. Made by :func:`init` or :func:`resume`.
+
+    Use it as a context manager, or call :meth:`finish`; an unfinished run is finished when
+    the process exits, and marked ``killed`` when the process receives SIGTERM.
+    """
+
+    def __init__(
+        self,
+        store: StoreFS,
+        *,
+        run_id: str,
+        project: str,
+        name: str,
+        tags: list[str],
+        notes: str | None,
+        started_at: datetime,
+        system: dict[str, Any] | None,
+        next_step: int = 0,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+    ) -> None:
+        self.id: Final = run_id
+        self.project: Final = project
+        self.name: Final = name
+        self.tags = list(tags)
+        self.notes = notes
+        self.started_at: Final = started_at
+        self.status: RunStatus = "running"
+        self._store = store
+        self._system = system
+        self._writer = secrets.token_hex(6)
+        self._seq = 0
+        self._next_step = next_step
+        self._flush_interval = flush_interval
+        self._pending: list[tuple[int, int, dict[str, Any]]] = []
+        self._pending_points = 0
+        self._unwritten: list[pa.Table] = []
+        # _lock guards the buffer only (held for an append); _write_lock serialises I/O.
+        # Both are re-entrant because the SIGTERM handler may run while the main thread
+        # holds them.
+        self._lock = threading.RLock()
+        self._write_lock = threading.RLock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._flusher = threading.Thread(
+            target=self._flush_loop, name=f"xsite-flush-{run_id}", daemon=True
+        )
+
+    # -- the public API -------------------------------------------------------------------
+
+    @property
+    def dir(self) -> str:
+        """Where this run's files are, as a path or URI."""
+        return self._store.display(self._run_path())
+
+    def log(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Record metric values at ``step`` (default: the previous step + 1, from 0).
+
+        Values must be numbers (Python, numpy or 0-d tensors); NaN and ±inf are kept.
+        """
+        if step is None:
+            step = self._next_step
+        elif type(step) is not int:
+            step = coerce_step(step)
+        values = dict(metrics)
+        for key, value in values.items():
+            if type(value) not in _FAST_METRIC_TYPES or type(key) is not str:
+                values[key] = coerce_metric(key, value)
+        now = time_ns()
+        with self._lock:
+            if self._closed:
+                raise RunFinishedError(f"run {self.id} is {self.status}; cannot log to it")
+            self._pending.append((step, now, values))
+            self._pending_points += len(values)
+            pending = self._pending_points
+        self._next_step = step + 1
+        if pending >= FLUSH_POINTS:
+            if pending >= MAX_PENDING_POINTS:
+                self.flush()
+            else:
+                self._wake.set()
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Add or change params. Nested dicts become dotted keys (``optimizer.name``)."""
+        self._check_open()
+        flat = flatten_params(params)
+        if not flat:
+            return
+        logged_at = datetime.now(UTC)
+        table = pa.table(
+            {
+                "run_id": [self.id] * len(flat),
+                "key": list(flat),
+                "value": [encode_param(value) for value in flat.values()],
+                "logged_at": [logged_at] * len(flat),
+            },
+            schema=schema.PARAM_SCHEMA,
+        )
+        self._write_part("params", table)
+
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> str:
+        """Copy a file (or a folder, recursively) into the store; returns its artifact name.
+
+        ``name`` is a relative path inside the run's artifacts (default: the file name).
+        """
+        self._check_open()
+        source = Path(path)
+        if not source.exists():
+            raise FileNotFoundError(f"artifact {source} does not exist")
+        base = safe_artifact_name(name if name is not None else source.name)
+        if source.is_dir():
+            files = sorted(p for p in source.rglob("*") if p.is_file())
+            entries = [(f, f"{base}/{f.relative_to(source).as_posix()}") for f in files]
+        else:
+            entries = [(source, base)]
+        rows = []
+        for file, artifact_name in entries:
+            safe_artifact_name(artifact_name)
+            self._store.make_dirs(self._artifact_path(artifact_name).rpartition("/")[0])
+            self._store.copy_in(file, self._artifact_path(artifact_name))
+            rows.append((artifact_name, *_size_and_sha256(file)))
+        self._write_artifact_rows(rows)
+        return base
+
+    def log_artifact_bytes(self, name: str, data: bytes) -> str:
+        """Store ``data`` as an artifact called ``name`` (e.g. a generated report)."""
+        self._check_open()
+        name = safe_artifact_name(name)
+        path = self._artifact_path(name)
+        self._store.make_dirs(path.rpartition("/")[0])
+        self._store.write_bytes(path, data)
+        self._write_artifact_rows([(name, len(data), hashlib.sha256(data).hexdigest())])
+        return name
+
+    def add_tags(self, *tags: str) -> None:
+        self._check_open()
+        self.tags.extend(tag for tag in tags if tag not in self.tags)
+        self._write_snapshot()
+
+    def set_notes(self, notes: str) -> None:
+        """Replace the run's Markdown notes (why this run exists, what it showed)."""
+        self._check_open()
+        self.notes = notes
+        self._write_snapshot()
+
+    def flush(self) -> None:
+        """Write everything logged so far to the store now."""
+        with self._write_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+                self._pending_points = 0
+            if batch:
+                self._unwritten.append(_metrics_table(self.id, batch))
+            while self._unwritten:
+                # A failed write is redone from memory under a new name: the state of a
+                # file whose write or fsync failed cannot be trusted.
+                self._write_part("metrics", self._unwritten[0])
+                self._unwritten.pop(0)
+
+    def finish(self, status: RunStatus = "finished") -> None:
+        """Flush, record the final status and stop the background writer. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        _active_runs.discard(self)
+        self._wake.set()
+        if self._flusher.is_alive():
+            # The flusher never waits for the write lock, so this join is short: at most
+            # the part it is writing right now.
+            self._flusher.join(timeout=30)
+        with self._write_lock:
+            self.status = status
+            try:
+                self.flush()
+            finally:
+                self._write_snapshot(ended_at=datetime.now(UTC))
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.finish("finished")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.finish("killed")
+        else:
+            self.finish("failed")
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} {self.project}/{self.name} {self.status}>"
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _start(self, *, params: Mapping[str, Any] | None, git_diff: str | None) -> None:
+        self._store.make_dirs(self._run_path())
+        self._write_snapshot()
+        if params:
+            self.log_params(params)
+        if git_diff:
+            self.log_artifact_bytes("git.diff", git_diff.encode("utf-8", "replace"))
+        self._write_heartbeat()
+        _active_runs.add(self)
+        _install_process_hooks()
+        self._flusher.start()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RunFinishedError(f"run {self.id} is {self.status}; cannot change it")
+
+    def _run_path(self, *parts: str) -> str:
+        return self._store.path(RUNS_DIR, self.id, *parts)
+
+    def _artifact_path(self, name: str) -> str:
+        return self._run_path(ARTIFACTS_DIR, *name.split("/"))
+
+    def _write_part(self, kind: PartKind, table: pa.Table) -> None:
+        with self._write_lock:
+            self._seq += 1
+            part = PartName(time_ns=time_ns(), writer=self._writer, seq=self._seq, kind=kind)
+            self._store.write_table(self._run_path(part.filename), table)
+
+    def _write_snapshot(self, ended_at: datetime | None = None) -> None:
+        row = {
+            "run_id": self.id,
+            "project": self.project,
+            "name": self.name,
+            "status": self.status,
+            "started_at": self.started_at,
+            "ended_at": ended_at,
+            "updated_at": datetime.now(UTC),
+            "tags": self.tags,
+            "notes": self.notes,
+            "system": json.dumps(self._system, sort_keys=True) if self._system else None,
+        }
+        self._write_part("run", pa.Table.from_pylist([row], schema=schema.RUN_SCHEMA))
+
+    def _write_artifact_rows(self, rows: list[tuple[str, int, str]]) -> None:
+        logged_at = datetime.now(UTC)
+        table = pa.Table.from_pylist(
+            [
+                {"run_id": self.id, "name": n, "size": s, "sha256": h, "logged_at": logged_at}
+                for n, s, h in rows
+            ],
+            schema=schema.ARTIFACT_SCHEMA,
+        )
+        self._write_part("artifacts", table)
+
+    def _write_heartbeat(self) -> None:
+        beat = {
+            "time": datetime.now(UTC).isoformat(),
+            "writer": self._writer,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+        }
+        path = self._run_path(schema.heartbeat_filename(self._writer))
+        self._store.write_bytes(path, json.dumps(beat).encode())
+
+    def _flush_loop(self) -> None:
+        next_heartbeat = monotonic() + HEARTBEAT_INTERVAL
+        while not self._closed:
+            self._wake.wait(timeout=self._flush_interval)
+            self._wake.clear()
+            if self._closed:
+                return
+            if not self._write_lock.acquire(blocking=False):
+                continue  # someone else is writing: their flush covers this round
+            try:
+                self.flush()
+                if monotonic() >= next_heartbeat:
+                    self._write_heartbeat()
+                    next_heartbeat = monotonic() + HEARTBEAT_INTERVAL
+            except OSError as exc:
+                # Kept in memory and retried on the next flush; finish() raises if it
+                # still cannot write.
+                warnings.warn(
+                    f"xsite: could not write run {self.id} to {self._store.location}: {exc}",
+                    RuntimeWarning,
+                    stacklevel=1,
+                )
+            finally:
+                self._write_lock.release()
+
+
+def init(
+    project: str = "default",
+    name: str | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    tags: Iterable[str] = (),
+    notes: str | None = None,
+    dir: str | os.PathLike[str] | None = None,
+    capture: bool = True,
+    flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+) -> Run:
+    """Start a run and return it.
+
+    Args:
+        project: groups runs on the site; one runs table per project.
+        name: a human name for the run (default: a generated one); need not be unique.
+        params: hyperparameters; nested dicts are flattened to dotted keys.
+        tags: labels to filter and group by.
+        notes: Markdown: why this run exists.
+        dir: the store (a path or ``s3://…`` URI); default ``$XSITE_DIR`` or ``./xsite-runs``.
+        capture: record git state, command line, environment and hardware.
+        flush_interval: at most this many seconds pass before logged metrics reach disk.
+    """
+    store = StoreFS.open(dir)
+    ensure_store(store)
+    run_id = new_run_id()
+    captured = capture_environment() if capture else None
+    run = Run(
+        store,
+        run_id=run_id,
+        project=_check_label("project", project),
+        name=_check_label("name", name or f"run-{run_id[:6]}"),
+        tags=[_check_label("tag", tag) for tag in tags],
+        notes=notes,
+        started_at=datetime.now(UTC),
+        system=captured.system if captured else None,
+        flush_interval=flush_interval,
+    )
+    run._start(params=params, git_diff=captured.git_diff if captured else None)
+    return run
+
+
+def resume(
+    run_id: str,
+    *,
+    dir: str | os.PathLike[str] | None = None,
+    flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+) -> Run:
+    """Reopen a run to append to it, e.g. to score the trained model on a new test set.
+
+    Steps continue after the last logged step; the run is ``running`` until finished again.
+    """
+    from xsite.store.reader import StoreReader
+
+    reader = StoreReader(dir)
+    record = reader.run_snapshot(run_id)
+    run = Run(
+        reader.store,
+        run_id=run_id,
+        project=record["project"],
+        name=record["name"],
+        tags=list(record["tags"]),
+        notes=record["notes"],
+        started_at=record["started_at"],
+        system=json.loads(record["system"]) if record["system"] else None,
+        next_step=reader.last_step(run_id) + 1,
+        flush_interval=flush_interval,
+    )
+    run._start(params=None, git_diff=None)
+    return run
+
+
+def new_run_id() -> str:
+    """12 hex digits: safe as a folder and URL part, and unlikely to collide across hosts."""
+    return secrets.token_hex(6)
+
+
+def safe_artifact_name(name: str) -> str:
+    """An artifact name as a clean relative POSIX path, or ``ValueError``.
+
+    Names become paths in the store and in the site, so nothing may climb out of the run's
+    artifacts folder or hide as a temporary file.
+    """
+    path = PurePosixPath(name)
+    parts = path.parts
+    if (
+        not parts
+        or path.is_absolute()
+        or "\\" in name
+        or "\x00" in name
+        or any(part in {"..", "."} or part.startswith(schema.TMP_PREFIX) for part in parts)
+    ):
+        raise ValueError(f"invalid artifact name {name!r}: use a relative path without '..'")
+    return "/".join(parts)
+
+
+def _check_label(what: str, value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _size_and_sha256(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _metrics_table(run_id: str, batch: list[tuple[int, int, dict[str, Any]]]) -> pa.Table:
+    steps, times, values = zip(*batch, strict=True)
+    try:
+        maps = pa.array(values, type=_METRIC_MAP)
+    except (pa.ArrowInvalid, OverflowError):
+        # Python ints beyond what Arrow converts directly (> 2**63, or not exact in a double).
+        maps = pa.array(
+            [{k: coerce_metric(k, float(v)) for k, v in row.items()} for row in values],
+            type=_METRIC_MAP,
+        )
+    counts = np.diff(maps.offsets.to_numpy())
+    time_us = np.repeat(np.asarray(times, dtype=np.int64) // 1000, counts)
+    return pa.table(
+        {
+            "run_id": pa.repeat(run_id, len(maps.keys)),
+            "key": maps.keys,
+            "step": np.repeat(np.asarray(steps, dtype=np.int64), counts),
+            "value": maps.items,
+            "time": pa.array(time_us, type=schema.TIMESTAMP),
+        },
+        schema=schema.METRIC_SCHEMA,
+    )
+
+
+# -- process-wide hooks: finish what the process leaves behind --------------------------------
+
+_active_runs: set[Run] = set()
+_hooks_installed = False
+_uncaught_exception = False
+
+
+def _install_process_hooks() -> None:
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_finish_all_at_exit)
+    previous_excepthook = sys.excepthook
+
+    def excepthook(
+        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        global _uncaught_exception
+        _uncaught_exception = True
+        previous_excepthook(exc_type, exc, tb)
+
+    sys.excepthook = excepthook
+    if threading.current_thread() is threading.main_thread():
+        _install_sigterm_handler()
+
+
+def _install_sigterm_handler() -> None:
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_IGN:
+        return  # the process chose to survive SIGTERM, so its runs go on
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        for run in list(_active_runs):
+            with contextlib.suppress(Exception):
+                run.finish("killed")
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            # Exit as the signal would have: same status for the parent (shell, Slurm, k8s).
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _finish_all_at_exit() -> None:
+    status: RunStatus = "failed" if _uncaught_exception else "finished"
+    for run in list(_active_runs):
+        run.finish(status)
