@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -49,18 +50,29 @@ def load_runs(
     columns = ["run_id", "key", "value"]
     params = _latest_params(reader.read("params", run_ids, columns=columns))
     metrics = last_metric_values(reader.read("metrics", run_ids, columns=columns))
-    extra = {
-        **{
-            f"params.{key}": [params.get(run_id, {}).get(key) for run_id in run_ids]
-            for key in sorted({k for values in params.values() for k in values})
-        },
-        **{
-            f"metrics.{key}": [metrics.get(run_id, {}).get(key) for run_id in run_ids]
-            for key in sorted({k for values in metrics.values() for k in values})
-        },
-    }
+    # Params keep their Python types (an int stays an int, a missing param is None), so
+    # their columns are object columns; metric columns are float64 with NaN for missing.
+    param_keys = sorted({key for values in params.values() for key in values})
+    metric_keys = sorted({key for values in metrics.values() for key in values})
+    extra = [
+        pd.Series(
+            [params.get(run_id, {}).get(key) for run_id in run_ids],
+            name=f"params.{key}",
+            dtype=object,
+            index=frame.index,
+        )
+        for key in param_keys
+    ] + [
+        pd.Series(
+            [metrics.get(run_id, {}).get(key, math.nan) for run_id in run_ids],
+            name=f"metrics.{key}",
+            dtype="float64",
+            index=frame.index,
+        )
+        for key in metric_keys
+    ]
     if extra:
-        frame = pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
+        frame = pd.concat([frame, *extra], axis=1)
     frame = frame.sort_values(["started_at", "run_id"], kind="stable", ignore_index=True)
     return frame
 
