@@ -28,6 +28,9 @@ param_keys = st.text(
     min_size=1,
     max_size=12,
 )
+# One store serves all examples of a test: runs are told apart by id, never by position.
+FIXTURE_REUSED = HealthCheck.function_scoped_fixture
+
 params_strategy = st.dictionaries(
     param_keys,
     param_values | st.dictionaries(param_keys, param_values, min_size=1, max_size=3),
@@ -46,7 +49,7 @@ def same(a: object, b: object) -> bool:
     return a == b
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[FIXTURE_REUSED])
 @given(params=params_strategy)
 def test_params_round_trip_keeps_every_value_type(store: Path, params: dict) -> None:
     with xsite.init(project="p", params=params, capture=False, dir=store) as run:
@@ -56,7 +59,7 @@ def test_params_round_trip_keeps_every_value_type(store: Path, params: dict) -> 
         assert same(row[f"params.{key}"], value), key
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[FIXTURE_REUSED])
 @given(
     points=st.lists(
         st.tuples(
@@ -93,12 +96,22 @@ def test_quickstart_flow_from_the_issue(store: Path, tmp_path: Path) -> None:
 
     runs = xsite.load_runs()
     assert list(runs.columns[:9]) == [
-        "run_id", "project", "name", "status", "started_at", "ended_at", "duration_s",
-        "tags", "notes",
+        "run_id",
+        "project",
+        "name",
+        "status",
+        "started_at",
+        "ended_at",
+        "duration_s",
+        "tags",
+        "notes",
     ]
     row = runs.iloc[0]
     assert (row.run_id, row.project, row["name"], row.status) == (
-        run.id, "mnist", "cnn-baseline", "finished",
+        run.id,
+        "mnist",
+        "cnn-baseline",
+        "finished",
     )
     assert list(row.tags) == ["cnn", "baseline"]
     assert row["params.optimizer.name"] == "adam" and row["params.lr"] == 1e-3
@@ -208,11 +221,15 @@ def test_artifacts_files_folders_and_names_that_try_to_escape(store: Path, tmp_p
             run.log_artifact(tmp_path / "missing.bin")
     root = Path(run.dir) / "artifacts"
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == [
-        "ckpt/a.txt", "ckpt/sub/b.txt", "renamed/a.txt",
+        "ckpt/a.txt",
+        "ckpt/sub/b.txt",
+        "renamed/a.txt",
     ]
     table = xsite.StoreReader(store).read("artifacts", [run.id]).to_pylist()
     assert {(r["name"], r["size"]) for r in table} == {
-        ("ckpt/a.txt", 1), ("ckpt/sub/b.txt", 1), ("renamed/a.txt", 1),
+        ("ckpt/a.txt", 1),
+        ("ckpt/sub/b.txt", 1),
+        ("renamed/a.txt", 1),
     }
 
 
@@ -239,7 +256,7 @@ def test_newer_store_format_is_refused_with_advice(store: Path) -> None:
 
 
 def test_missing_store_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(xsite.StoreError, match="no store at .*xsite.init"):
+    with pytest.raises(xsite.StoreError, match=r"no store at .*xsite\.init"):
         xsite.load_runs(tmp_path / "nope")
 
 

@@ -22,7 +22,6 @@ from tests.conftest import run_child, start_child
 pytestmark = pytest.mark.slow
 
 
-
 def test_sixteen_concurrent_writers_lose_no_point(store: Path) -> None:
     with xsite.init(project="sweep", name="shared", capture=False) as shared:
         pass

@@ -84,9 +84,7 @@ def test_git_state_is_captured_and_the_diff_saved_as_artifact(
         pass
 
     reader = xsite.StoreReader(store)
-    systems = {
-        row["run_id"]: json.loads(row["system"]) for row in reader.snapshots().to_pylist()
-    }
+    systems = {row["run_id"]: json.loads(row["system"]) for row in reader.snapshots().to_pylist()}
     assert systems[clean.id]["git"]["commit"] == commit
     assert systems[clean.id]["git"]["dirty"] is False
     assert systems[clean.id]["git"]["branch"] == "main"
