@@ -1,0 +1,165 @@
+"""Site configuration: ``xsite.toml`` or ``[tool.xsite]`` in ``pyproject.toml``.
+
+```toml
+title = "Digits experiments"
+store = "xsite-runs"          # the run store (folder or s3:// URI)
+out = "site"                  # where the site is written
+base_url = "https://me.github.io/digits/"   # optional: enables sitemap.xml and absolute 404 links
+theme = "my-theme"            # optional: a folder whose templates/ and static/ override the default
+chart_points = 1000           # points per series drawn in charts (extremes always kept)
+
+[projects.digits]
+headline = "val/acc"          # the metric that ranks runs on the home page
+direction = "max"             # or "min"
+params = ["optimizer.lr"]     # params shown as columns by default (default: up to 8)
+metrics = ["val/acc"]         # metrics shown as columns by default (default: up to 6)
+```
+Relative paths are relative to the file they are written in. CLI flags override the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from xsite.errors import ConfigError
+
+CONFIG_FILE = "xsite.toml"
+Direction = Literal["min", "max"]
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    headline: str | None = None
+    """Metric key that ranks this project's runs (its best value is shown on the home page)."""
+    direction: Direction = "max"
+    """Whether a higher (``max``) or lower (``min``) headline value is better."""
+    params: tuple[str, ...] = ()
+    """Param keys shown as runs-table columns by default; empty means the first eight."""
+    metrics: tuple[str, ...] = ()
+    """Metric keys shown as runs-table columns by default; empty means the first six."""
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str = "Experiments"
+    """Shown in every page's header and in the browser tab."""
+    store: str | None = None
+    """The run store; default ``$XSITE_DIR`` or ``./xsite-runs``."""
+    out: str = "site"
+    """Output folder."""
+    base_url: str | None = None
+    """Public URL of the site (e.g. ``https://me.github.io/repo/``): sitemap and 404 links."""
+    theme: str | None = None
+    """A theme folder whose ``templates/`` and ``static/`` files override the default's."""
+    chart_points: int = 1000
+    """Points drawn per metric series; longer series are downsampled, extremes kept."""
+    projects: dict[str, ProjectSettings] = field(default_factory=dict)
+    """Per-project settings, by project name."""
+
+    def project(self, name: str) -> ProjectSettings:
+        return self.projects.get(name, ProjectSettings())
+
+    @property
+    def cache_dir(self) -> Path:
+        """Kept beside the output, not in it, so it is never published."""
+        out = Path(self.out)
+        return out.parent / f".{out.name}-cache"
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> SiteConfig:
+    """Read ``path`` (or ``./xsite.toml``, or ``[tool.xsite]`` of ``./pyproject.toml``), then
+    apply ``overrides`` whose value is not None."""
+    settings: dict[str, Any] = {}
+    source = _find_config(Path(path) if path else None)
+    if source is not None:
+        settings = _parse(source)
+    config = SiteConfig(**settings)
+    chosen = {key: value for key, value in overrides.items() if value is not None}
+    unknown = set(chosen) - {f.name for f in fields(SiteConfig)}
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    return replace(config, **chosen)
+
+
+def _find_config(path: Path | None) -> Path | None:
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        return path
+    if Path(CONFIG_FILE).is_file():
+        return Path(CONFIG_FILE)
+    pyproject = Path("pyproject.toml")
+    if pyproject.is_file() and "xsite" in _read_toml(pyproject).get("tool", {}):
+        return pyproject
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    data = _read_toml(path)
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("xsite", {})
+    where = f"{path}" + (" [tool.xsite]" if path.name == "pyproject.toml" else "")
+    known = {f.name: f for f in fields(SiteConfig)}
+    settings: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(
+                f"{where}: unknown setting {key!r}; known settings: {', '.join(sorted(known))}"
+            )
+        if key == "projects":
+            settings[key] = _parse_projects(where, value)
+        elif key in {"store", "out", "theme"}:
+            settings[key] = _path_setting(where, key, value, base=path.parent)
+        elif key == "chart_points":
+            if not isinstance(value, int) or value < 10:
+                raise ConfigError(f"{where}: chart_points must be an integer ≥ 10, got {value!r}")
+            settings[key] = value
+        else:
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: {key} must be a string, got {value!r}")
+            settings[key] = value
+    return settings
+
+
+def _path_setting(where: str, key: str, value: object, base: Path) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {key} must be a string, got {value!r}")
+    if "://" in value:
+        return value
+    return str((base / value).resolve())
+
+
+def _parse_projects(where: str, value: object) -> dict[str, ProjectSettings]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [projects] must be a table of project names")
+    known = {f.name for f in fields(ProjectSettings)}
+    projects = {}
+    for name, table in value.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [projects.{name}] must be a table")
+        unknown = set(table) - known
+        if unknown:
+            raise ConfigError(
+                f"{where}: [projects.{name}] unknown setting(s) {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        direction = table.get("direction", "max")
+        if direction not in ("min", "max"):
+            raise ConfigError(f"{where}: [projects.{name}] direction must be 'min' or 'max'")
+        projects[name] = ProjectSettings(
+            headline=table.get("headline"),
+            direction=direction,
+            params=tuple(table.get("params", ())),
+            metrics=tuple(table.get("metrics", ())),
+        )
+    return projects
