@@ -95,8 +95,11 @@ def make_store(store: str, runs: int, keys: int, steps: int, parts: int) -> None
     flush_every = max(1, steps // parts)
     for index in range(runs):
         with xsite.init(
-            project=f"p{index % 3}", params={"lr": 10 ** -(index % 5), "seed": index},
-            capture=False, dir=store, flush_interval=3600,
+            project=f"p{index % 3}",
+            params={"lr": 10 ** -(index % 5), "seed": index},
+            capture=False,
+            dir=store,
+            flush_interval=3600,
         ) as run:
             for step in range(steps):
                 run.log({name: (step + k) * 0.001 for k, name in enumerate(names)}, step=step)
@@ -110,7 +113,9 @@ def measure(name: str, repeat: int, *args: object) -> tuple[dict[str, float], fl
     for _ in range(repeat):
         output = subprocess.run(
             [sys.executable, __file__, "--child", name, json.dumps(args)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         record = json.loads(output.strip().splitlines()[-1])
         peaks.append(record.pop("peak_rss_mb"))
@@ -141,9 +146,13 @@ def main() -> None:
     try:
         result, peak = measure("log_throughput", args.repeat, str(work / "log"), calls)
         rows.append(
-            (f"run.log, {calls:,} calls × 10 metrics, 1 core", result["seconds"], peak,
-             f"{result['points_per_s'] / 1e6:.2f} M points/s (finish incl.: "
-             f"{calls * 10 / result['with_finish_s'] / 1e6:.2f} M/s)")
+            (
+                f"run.log, {calls:,} calls × 10 metrics, 1 core",
+                result["seconds"],
+                peak,
+                f"{result['points_per_s'] / 1e6:.2f} M points/s (finish incl.: "
+                f"{calls * 10 / result['with_finish_s'] / 1e6:.2f} M/s)",
+            )
         )
         for parts in (1, 10):
             store = str(work / f"store-{parts}")
@@ -152,22 +161,42 @@ def main() -> None:
             made = time.perf_counter() - started
             size = sum(f.stat().st_size for f in Path(store).rglob("*") if f.is_file())
             label = f"{runs:,} runs × {keys} metrics × {steps:,} steps, {parts} part(s)/run"
-            rows.append((f"write store via API: {label}", made, float("nan"),
-                         f"{size / 1e6:.0f} MB on disk"))
+            rows.append(
+                (
+                    f"write store via API: {label}",
+                    made,
+                    float("nan"),
+                    f"{size / 1e6:.0f} MB on disk",
+                )
+            )
             raw, raw_peak = measure("raw_scan", args.repeat, store)
-            rows.append((f"raw pyarrow.dataset scan ({label})", raw["seconds"], raw_peak,
-                         f"{raw['rows']:,.0f} rows; + to_pandas {raw['with_pandas_s']:.2f} s"))
+            rows.append(
+                (
+                    f"raw pyarrow.dataset scan ({label})",
+                    raw["seconds"],
+                    raw_peak,
+                    f"{raw['rows']:,.0f} rows; + to_pandas {raw['with_pandas_s']:.2f} s",
+                )
+            )
             for name in ("load_metrics_arrow", "load_metrics", "load_runs"):
                 result, peak = measure(name, args.repeat, store)
                 baseline = raw["with_pandas_s"] if name == "load_metrics" else raw["seconds"]
                 compared = "raw scan + to_pandas" if name == "load_metrics" else "raw scan"
-                rows.append((f"{name} ({label})", result["seconds"], peak,
-                             f"{result['seconds'] / baseline:.2f}× {compared}"))
+                rows.append(
+                    (
+                        f"{name} ({label})",
+                        result["seconds"],
+                        peak,
+                        f"{result['seconds'] / baseline:.2f}× {compared}",
+                    )
+                )
             shutil.rmtree(store)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\n`python bench/bench_store.py{' --quick' if args.quick else ''}` — median of "
-          f"{args.repeat}, {os.cpu_count()} cores\n")
+    print(
+        f"\n`python bench/bench_store.py{' --quick' if args.quick else ''}` — median of "
+        f"{args.repeat}, {os.cpu_count()} cores\n"
+    )
     print("| what | median s | peak RSS MB | note |")
     print("| --- | ---: | ---: | --- |")
     for what, seconds, peak, note in rows:

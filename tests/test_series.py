@@ -51,5 +51,8 @@ def test_summary_finds_min_max_and_last_in_logging_order() -> None:
 
 def test_non_finite_numbers_become_json_strings() -> None:
     assert [json_number(v) for v in (1.5, math.nan, math.inf, -math.inf)] == [
-        1.5, "NaN", "Infinity", "-Infinity",
+        1.5,
+        "NaN",
+        "Infinity",
+        "-Infinity",
     ]

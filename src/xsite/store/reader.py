@@ -20,11 +20,14 @@ from xsite.errors import StoreError
 from xsite.store import schema
 from xsite.store.fs import StoreFS
 from xsite.store.marker import check_marker
-from xsite.store.schema import ARTIFACTS_DIR, RUNS_DIR, SCHEMAS, PartKind, PartName
+from xsite.store.schema import RUNS_DIR, SCHEMAS, PartKind, PartName
 
 DEFAULT_HEARTBEAT_TIMEOUT: Final = 60.0
 _VANISHED_RETRIES: Final = 5
 _READ_THREADS: Final = min(8, 2 * (os.cpu_count() or 1))
+
+
+_SNAPSHOT_SCHEMA: Final = schema.RUN_SCHEMA.append(pa.field("last_seen", schema.TIMESTAMP))
 
 
 class SkippedFileWarning(UserWarning):
@@ -47,6 +50,8 @@ class RunFiles:
     run_id: str
     parts: dict[PartKind, list[tuple[PartName, str]]] = field(default_factory=dict)
     heartbeats: list[str] = field(default_factory=list)
+    signature: tuple[tuple[str, int, int], ...] = ()
+    """(name, size, mtime) of every file: equal signatures mean equal contents."""
 
 
 class PartVanished(Exception):
@@ -102,7 +107,9 @@ class StoreReader:
 
     def list_run(self, run_id: str) -> RunFiles:
         files = RunFiles(run_id)
-        for info in self.store.list_files(self.store.path(RUNS_DIR, run_id), recursive=False):
+        infos = self.store.list_files(self.store.path(RUNS_DIR, run_id), recursive=False)
+        files.signature = tuple(sorted((i.base_name, i.size or 0, i.mtime_ns or 0) for i in infos))
+        for info in infos:
             name = info.base_name
             if name.startswith(schema.TMP_PREFIX):
                 continue  # a write in progress, or the leftover of a killed one
@@ -139,23 +146,32 @@ class StoreReader:
             else pa.schema([SCHEMAS[kind].field(c) for c in columns])
         )
         with ThreadPoolExecutor(_READ_THREADS) as pool:
-            tables = list(pool.map(lambda r: self._read_run(r, kind, target, wanted), ids))
+            tables = list(
+                pool.map(lambda r: self.read_run(self.list_run(r), kind, target, wanted), ids)
+            )
         tables = [t for t in tables if t.num_rows]
         if not tables:
             return target.empty_table()
         return pa.concat_tables(tables)
 
-    def _read_run(
-        self, run_id: str, kind: PartKind, target: pa.Schema, wanted: pa.Array | None
+    def read_run(
+        self,
+        files: RunFiles,
+        kind: PartKind,
+        target: pa.Schema | None = None,
+        wanted: pa.Array | None = None,
     ) -> pa.Table:
+        """The rows of one kind for one run, from a listing made by :meth:`list_run`."""
+        target = SCHEMAS[kind] if target is None else target
         for _ in range(_VANISHED_RETRIES):
             try:
-                table, _ = self.read_parts(self.list_run(run_id).parts.get(kind, []), target)
+                table, _ = self.read_parts(files.parts.get(kind, []), target)
             except PartVanished:
-                continue  # compaction swapped files under us: list again, now consistent
+                files = self.list_run(files.run_id)  # compaction swapped files: list again
+                continue
             break
         else:
-            raise StoreError(f"run {run_id}: files kept changing while reading {kind} parts")
+            raise StoreError(f"run {files.run_id}: files kept changing while reading {kind} parts")
         if wanted is not None:
             table = table.filter(pc.is_in(table["key"], value_set=wanted))
         return table
@@ -200,32 +216,32 @@ class StoreReader:
 
     # -- runs -----------------------------------------------------------------------------
 
-    def snapshots(self, run_ids: Iterable[str] | None = None) -> pa.Table:
-        """The latest ``run`` record of each run, with ``status`` resolved (stale → crashed)
-        and ``last_seen`` (the latest heartbeat or record time)."""
-        table = self.read("run", run_ids)
+    def snapshot(self, files: RunFiles) -> dict[str, Any] | None:
+        """A run's latest record as a dict, with ``status`` resolved (a stale ``running`` is
+        ``crashed``) and ``last_seen`` (the latest heartbeat or record time); None if the run
+        has no readable record."""
+        table = self.read_run(files, "run")
         if table.num_rows == 0:
-            return _with_last_seen(table, [])
-        # Parts are in write order per run, so the last row of each run is its latest record.
-        order = pa.table({"run_id": table["run_id"], "i": pa.array(range(table.num_rows))})
-        last = order.group_by("run_id", use_threads=False).aggregate([("i", "max")])
-        latest = table.take(last["i_max"])
-        records = latest.to_pylist()
-        last_seen = [self._last_seen(r) for r in records]
-        statuses = [
-            "crashed" if row["status"] == "running" and self._is_stale(seen) else row["status"]
-            for row, seen in zip(records, last_seen, strict=True)
-        ]
-        latest = latest.set_column(
-            latest.schema.get_field_index("status"), "status", pa.array(statuses, pa.string())
-        )
-        return _with_last_seen(latest, last_seen)
+            return None
+        # Parts are in write order, so the last row is the latest record.
+        record = table.slice(table.num_rows - 1).to_pylist()[0]
+        record["last_seen"] = self._last_seen(record["updated_at"], files.heartbeats)
+        if record["status"] == "running" and self._is_stale(record["last_seen"]):
+            record["status"] = "crashed"
+        return record
+
+    def snapshots(self, run_ids: Iterable[str] | None = None) -> pa.Table:
+        """:meth:`snapshot` of each run (default: all) as a table."""
+        ids = self.run_ids() if run_ids is None else [self._checked_id(r) for r in run_ids]
+        with ThreadPoolExecutor(_READ_THREADS) as pool:
+            records = [r for r in pool.map(lambda r: self.snapshot(self.list_run(r)), ids) if r]
+        return pa.Table.from_pylist(records, schema=_SNAPSHOT_SCHEMA)
 
     def run_snapshot(self, run_id: str) -> dict[str, Any]:
-        table = self.snapshots([run_id])
-        if table.num_rows == 0:
+        record = self.snapshot(self.list_run(self._checked_id(run_id)))
+        if record is None:
             raise StoreError(f"no run {run_id!r} in {self.store.location}")
-        return table.to_pylist()[-1]
+        return record
 
     def last_step(self, run_id: str) -> int:
         """The highest step logged to a run, or -1 when it has no metrics."""
@@ -233,9 +249,9 @@ class StoreReader:
         highest = pc.max(steps).as_py()
         return -1 if highest is None else highest
 
-    def _last_seen(self, record: dict[str, Any]) -> datetime:
-        seen: datetime = record["updated_at"]
-        for path in self.list_run(record["run_id"]).heartbeats:
+    def _last_seen(self, updated_at: datetime, heartbeats: list[str]) -> datetime:
+        seen = updated_at
+        for path in heartbeats:
             try:
                 beat = json.loads(self.store.read_bytes(path))
                 seen = max(seen, datetime.fromisoformat(beat["time"]))
@@ -262,16 +278,6 @@ class StoreReader:
         skipped = SkippedFile(self.store.display(path), reason)
         self.skipped.append(skipped)
         warnings.warn(f"xsite: skipped {skipped}", SkippedFileWarning, stacklevel=2)
-
-
-def artifact_path(store: StoreFS, run_id: str, name: str) -> str:
-    return store.path(RUNS_DIR, run_id, ARTIFACTS_DIR, *name.split("/"))
-
-
-def _with_last_seen(table: pa.Table, last_seen: list[datetime]) -> pa.Table:
-    return table.append_column(
-        pa.field("last_seen", schema.TIMESTAMP), pa.array(last_seen, schema.TIMESTAMP)
-    )
 
 
 def _check_schema(actual: pa.Schema, expected: pa.Schema) -> None:

@@ -121,3 +121,8 @@ def is_heartbeat(filename: str) -> bool:
 
 def is_valid_run_id(run_id: str) -> bool:
     return RUN_ID_PATTERN.fullmatch(run_id) is not None
+
+
+def artifact_parts(run_id: str, name: str) -> tuple[str, ...]:
+    """Path parts, from the store root, of artifact ``name`` of a run."""
+    return (RUNS_DIR, run_id, ARTIFACTS_DIR, *name.split("/"))

@@ -34,7 +34,7 @@ from xsite.store import schema
 from xsite.store.capture import capture as capture_environment
 from xsite.store.fs import StoreFS
 from xsite.store.marker import ensure_store
-from xsite.store.schema import ARTIFACTS_DIR, RUNS_DIR, PartKind, PartName
+from xsite.store.schema import RUNS_DIR, PartKind, PartName
 from xsite.store.values import (
     coerce_metric,
     coerce_step,
@@ -274,7 +274,7 @@ class Run:
         return self._store.path(RUNS_DIR, self.id, *parts)
 
     def _artifact_path(self, name: str) -> str:
-        return self._run_path(ARTIFACTS_DIR, *name.split("/"))
+        return self._store.path(*schema.artifact_parts(self.id, name))
 
     def _write_part(self, kind: PartKind, table: pa.Table) -> None:
         with self._write_lock:
