@@ -6,6 +6,8 @@
 >>> xsite.load_runs()                                                # doctest: +SKIP
 """
 
+from xsite.build import BuildReport, build
+from xsite.config import ProjectSettings, SiteConfig, load_config
 from xsite.errors import BuildError, ConfigError, RunFinishedError, StoreError, XsiteError
 from xsite.store import (
     STORE_VERSION,
@@ -20,24 +22,28 @@ from xsite.store import (
     load_runs,
     resume,
 )
-
-__version__ = "0.1.0"
+from xsite.version import __version__
 
 __all__ = [
     "STORE_VERSION",
     "BuildError",
+    "BuildReport",
     "CompactReport",
     "ConfigError",
+    "ProjectSettings",
     "Run",
     "RunFinishedError",
+    "SiteConfig",
     "SkippedFile",
     "SkippedFileWarning",
     "StoreError",
     "StoreReader",
     "XsiteError",
     "__version__",
+    "build",
     "compact",
     "init",
+    "load_config",
     "load_metrics",
     "load_runs",
     "resume",

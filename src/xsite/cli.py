@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
+from xsite.build import build
+from xsite.config import load_config
 from xsite.errors import XsiteError
 from xsite.store import compact as compact_store
 from xsite.store import load_runs
@@ -66,6 +77,62 @@ def list_runs(
             *(_format_number(getattr(row, _field(runs, c))) for c in metric_columns),
         )
     console.print(table)
+
+
+@app.command("build")
+def build_site(
+    dir: StoreDir = None,
+    out: Annotated[
+        str | None, typer.Option("--out", "-o", help="Output folder [default: site]")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Config file [default: ./xsite.toml or pyproject.toml]")
+    ] = None,
+    theme: Annotated[
+        str | None, typer.Option(help="Theme folder overriding default templates/static files.")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Site title.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Public URL, e.g. https://me.github.io/repo/ (sitemap).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Exit 1 on any skipped file or broken internal link (for CI).")
+    ] = False,
+) -> None:
+    """Render the run store into a static site (runs tables, run pages, charts)."""
+    with _user_errors():
+        settings = load_config(
+            config, store=dir, out=out, theme=theme, title=title, base_url=base_url
+        )
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(stage: str, advance: int, total: int | None) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.advance(tasks[stage], advance)
+
+            report = build(settings, progress=progress)
+    console.print(
+        f"Built [bold]{report.runs}[/] runs into [bold]{report.out}[/] in {report.seconds:.1f} s: "
+        f"{report.pages} pages ({report.pages_rendered} rendered), "
+        f"{report.files_written} files written, {report.files_unchanged} unchanged, "
+        f"{report.files_removed} removed, {report.bytes / 1e6:.1f} MB in all."
+    )
+    for skipped in report.skipped:
+        err_console.print(f"[yellow]Skipped[/] {skipped}")
+    for link in report.broken_links:
+        err_console.print(f"[red]Broken link[/] {link}")
+    if strict and (report.skipped or report.broken_links):
+        err_console.print("[bold red]--strict:[/] skipped files or broken links (listed above)")
+        raise typer.Exit(1)
 
 
 @app.command("compact")

@@ -6,13 +6,15 @@ Everything a page shows comes from here; :mod:`xsite.gather` fills it from the s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from xsite.config import Direction
+from xsite.config import Direction, ProjectSettings
 from xsite.series import Summary
 
+PREVIEW_BYTES = 64 * 1024
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"})
 TEXT_SUFFIXES = frozenset(
     {
@@ -69,10 +71,16 @@ class RunRecord:
     metrics: dict[str, Summary]
     system: dict[str, Any]
     artifacts: tuple[Artifact, ...]
+    previews: dict[str, str] = field(default_factory=dict)
+    """The first :data:`PREVIEW_BYTES` of each text artifact, decoded."""
 
     @property
     def url(self) -> str:
         return f"runs/{self.id}/"
+
+    @property
+    def artifact_names(self) -> frozenset[str]:
+        return frozenset(a.name for a in self.artifacts)
 
     def headline(self, key: str | None) -> float | None:
         summary = self.metrics.get(key) if key else None
@@ -120,3 +128,32 @@ def slugify(name: str, taken: set[str]) -> str:
         slug = f"{base}-{n}"
     taken.add(slug)
     return slug
+
+
+@dataclass(frozen=True)
+class SiteModel:
+    projects: tuple[Project, ...]
+    runs: tuple[RunRecord, ...]  # newest first
+
+
+def build_model(records: list[RunRecord], settings: Callable[[str], ProjectSettings]) -> SiteModel:
+    """Group runs (newest first) into projects, in name order, with their settings."""
+    by_project: dict[str, list[RunRecord]] = {}
+    for record in records:
+        by_project.setdefault(record.project, []).append(record)
+    slugs: set[str] = set()
+    projects = []
+    for name in sorted(by_project):
+        chosen = settings(name)
+        projects.append(
+            Project(
+                name=name,
+                slug=slugify(name, slugs),
+                runs=tuple(by_project[name]),
+                headline=chosen.headline,
+                direction=chosen.direction,
+                params=chosen.params,
+                metrics=chosen.metrics,
+            )
+        )
+    return SiteModel(projects=tuple(projects), runs=tuple(records))

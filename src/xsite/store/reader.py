@@ -102,7 +102,9 @@ class StoreReader:
             if schema.is_valid_run_id(name):
                 ids.append(name)
             else:
-                self._skip(self.store.path(RUNS_DIR, name), "not a run folder (invalid run id)")
+                self.report_skipped(
+                    self.store.path(RUNS_DIR, name), "not a run folder (invalid run id)"
+                )
         return ids
 
     def list_run(self, run_id: str) -> RunFiles:
@@ -119,7 +121,7 @@ class StoreReader:
             elif schema.is_heartbeat(name):
                 files.heartbeats.append(info.path)
             else:
-                self._skip(info.path, "not an xsite store file (unknown name)")
+                self.report_skipped(info.path, "not an xsite store file (unknown name)")
         for parts in files.parts.values():
             parts.sort()
         return files
@@ -197,15 +199,15 @@ class StoreReader:
         except FileNotFoundError as exc:
             raise PartVanished(path) from exc
         except _Unreadable as exc:
-            self._skip(path, str(exc))
+            self.report_skipped(path, str(exc))
             return None
         except (pa.ArrowException, OSError, ValueError) as exc:
-            self._skip(path, f"unreadable Parquet ({type(exc).__name__}: {exc})")
+            self.report_skipped(path, f"unreadable Parquet ({type(exc).__name__}: {exc})")
             return None
         try:
             table = table.cast(target)
         except (pa.ArrowException, ValueError) as exc:
-            self._skip(path, f"columns do not match the {name.kind} schema: {exc}")
+            self.report_skipped(path, f"columns do not match the {name.kind} schema: {exc}")
             return None
         replaces = (
             frozenset(json.loads(metadata[schema.REPLACES_KEY]))
@@ -258,7 +260,7 @@ class StoreReader:
             except FileNotFoundError:
                 continue
             except (OSError, ValueError, KeyError, TypeError) as exc:
-                self._skip(path, f"unreadable heartbeat ({exc})")
+                self.report_skipped(path, f"unreadable heartbeat ({exc})")
         return seen
 
     def _is_stale(self, last_seen: datetime) -> bool:
@@ -271,7 +273,8 @@ class StoreReader:
             raise StoreError(f"{run_id!r} is not a run id (expected letters, digits, _ or -)")
         return run_id
 
-    def _skip(self, path: str, reason: str) -> None:
+    def report_skipped(self, path: str, reason: str) -> None:
+        """Record a file that could not be used, and warn once about it."""
         if path in self._skipped_paths:
             return
         self._skipped_paths.add(path)

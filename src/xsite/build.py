@@ -1,0 +1,179 @@
+"""``build()``: the one place where the stages meet.
+
+    store ──gather──► model ──pages──► render (theme) ──write──► site/
+
+Everything is gathered and every page made before the first byte is written.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import vl_convert
+
+from xsite.charts import metric_chart_spec
+from xsite.config import SiteConfig
+from xsite.gather import RunCache, gather
+from xsite.model import RunRecord, build_model
+from xsite.pages import DataFile, Page, make_data_files, make_pages, page_key
+from xsite.render import render
+from xsite.store.reader import SkippedFile, StoreReader
+from xsite.store.schema import artifact_parts
+from xsite.theme import Theme
+from xsite.version import __version__
+from xsite.write import SiteWriter
+
+VEGA_BUNDLE = "assets/vega.js"
+CHART_SPEC = "assets/metric-chart.vl.json"
+
+Progress = Callable[[str, int, int | None], None]
+"""``progress(stage, advance, total)``: called as work is done (``total`` once, first)."""
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    runs: int = 0
+    runs_read: int = 0
+    pages: int = 0
+    pages_rendered: int = 0
+    files_written: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    skipped: list[SkippedFile] = field(default_factory=list)
+    broken_links: list[str] = field(default_factory=list)
+
+
+def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildReport:
+    """Render the store at ``config.store`` into a static site at ``config.out``."""
+    started = time.perf_counter()
+    report_progress = progress or (lambda stage, advance, total: None)
+    theme = Theme(config.theme)
+    reader = StoreReader(config.store)
+    out = Path(config.out)
+    writer = SiteWriter(out, config.cache_dir / "manifest.json")
+    cache = RunCache(config.cache_dir / f"runs-{config.chart_points}.pickle")
+    design = page_key(__version__, theme.fingerprint(), config.title, config.base_url)
+
+    def site_lacks_files_of(record: RunRecord) -> bool:
+        expected = [f"{record.url}metrics.json"]
+        expected += [_artifact_site_path(record, a.name) for a in record.artifacts]
+        return not all(writer.has(path) for path in expected)
+
+    run_count = len(reader.run_ids())
+    report_progress("Reading runs", 0, run_count)
+    gathered = gather(
+        reader,
+        cache,
+        chart_points=config.chart_points,
+        needs_fresh=site_lacks_files_of,
+        progress=lambda n: report_progress("Reading runs", n, None),
+    )
+    model = build_model(gathered.records, config.project)
+    project_of = {run.id: project for project in model.projects for run in project.runs}
+    run_keys = {
+        run.id: page_key(design, project_of[run.id].slug, project_of[run.id].name, run)
+        for run in model.runs
+    }
+    pages = make_pages(model, config, run_keys)
+    data_files = make_data_files(model, config)
+
+    site = {"title": config.title, "version": __version__, "base_url": config.base_url}
+    report = BuildReport(out=writer.out, runs=len(model.runs), runs_read=len(gathered.fresh))
+    report.pages = len(pages)
+    report_progress("Writing pages", 0, len(pages))
+    for page in pages:
+        if page.key is not None and writer.has(page.path, page.key):
+            writer.keep(page.path)
+        else:
+            writer.write(page.path, render(theme, page, site), key=page.key)
+            report.pages_rendered += 1
+        report_progress("Writing pages", 1, None)
+    for data_file in [*data_files, *_asset_files(theme, config)]:
+        writer.write(data_file.path, data_file.content)
+    for run in model.runs:
+        fresh = gathered.fresh.get(run.id)
+        if fresh is not None:
+            writer.write(f"{run.url}metrics.json", fresh.metrics_json)
+        else:
+            writer.keep(f"{run.url}metrics.json")
+        _copy_artifacts(reader, writer, run, copy=fresh is not None)
+    report.broken_links = find_broken_links(writer, [p for p in pages if p.path in writer.current])
+    writer.finish()
+
+    stats = writer.stats
+    report.files_written, report.files_unchanged = stats.written, stats.unchanged
+    report.files_removed, report.bytes = stats.removed, stats.bytes
+    report.skipped = list(reader.skipped)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def find_broken_links(writer: SiteWriter, pages: list[Page]) -> list[str]:
+    """Relative links and sources in the pages that point at no file of the site."""
+    broken = []
+    link = re.compile(rb'(?:href|src|data-src|data-spec)="([^"]*)"')
+    for page in pages:
+        if page.root_url is not None:
+            continue  # absolute links (404.html) depend on where the site is hosted
+        html = writer.target(page.path).read_bytes()
+        folder = posixpath.dirname(page.path)
+        for raw in link.findall(html):
+            url = raw.decode().split("#", 1)[0].split("?", 1)[0]
+            if not url or ":" in url.split("/", 1)[0]:
+                continue  # same-page anchor, or an absolute URL with a scheme
+            target = posixpath.normpath(posixpath.join(folder, url))
+            if url.endswith("/") or target == ".":
+                target = posixpath.join("" if target == "." else target, "index.html")
+            if target.startswith("../") or target not in writer.current:
+                broken.append(f"{page.path}: {url}")
+    return sorted(set(broken))
+
+
+def _asset_files(theme: Theme, config: SiteConfig) -> list[DataFile]:
+    files = [
+        DataFile(f"assets/{name}", path.read_bytes()) for name, path in theme.static_files().items()
+    ]
+    spec = orjson.dumps(metric_chart_spec(), option=orjson.OPT_SORT_KEYS)
+    files.append(DataFile(CHART_SPEC, spec))
+    files.append(DataFile(VEGA_BUNDLE, _vega_bundle(config.cache_dir)))
+    return files
+
+
+def _vega_bundle(cache_dir: Path) -> bytes:
+    """The Vega, Vega-Lite and vega-embed JavaScript that vl-convert ships (cached: building
+    it takes seconds)."""
+    cached = cache_dir / f"vega-{vl_convert.__version__}.js"
+    if cached.is_file():
+        return cached.read_bytes()
+    bundle = vl_convert.javascript_bundle().encode("utf-8")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(bundle)
+    return bundle
+
+
+def _artifact_site_path(run: RunRecord, name: str) -> str:
+    return posixpath.join(run.url, "artifacts", name)
+
+
+def _copy_artifacts(reader: StoreReader, writer: SiteWriter, run: RunRecord, copy: bool) -> None:
+    for artifact in run.artifacts:
+        path = _artifact_site_path(run, artifact.name)
+        if not copy and writer.has(path):
+            writer.keep(path)
+            continue
+        source = reader.store.path(*artifact_parts(run.id, artifact.name))
+        try:
+            data = reader.store.read_bytes(source)
+        except OSError as exc:
+            reader.report_skipped(reader.store.display(source), f"artifact not readable: {exc}")
+            continue
+        writer.write(path, data)

@@ -1,0 +1,211 @@
+"""First stage of a build: read the store into :class:`~xsite.model.RunRecord` objects and
+each run's chart data.
+
+Part files are immutable, so a run whose folder lists the same files (names, sizes, times)
+as at the last build has the same contents: its record comes from the build cache and its
+files in the site are left as they are. Only new or changed runs are read.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from xsite.model import PREVIEW_BYTES, Artifact, RunRecord
+from xsite.series import json_number, keep_indices, summarize
+from xsite.store.reader import RunFiles, SkippedFile, StoreReader
+from xsite.store.schema import artifact_parts
+from xsite.store.values import decode_param
+from xsite.store.writer import safe_artifact_name
+
+_CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class RunData:
+    """A run read from the store this build: its record and its ``metrics.json`` bytes."""
+
+    record: RunRecord
+    metrics_json: bytes
+    files: RunFiles
+
+
+@dataclass
+class Gathered:
+    records: list[RunRecord]
+    fresh: dict[str, RunData]
+    """Runs read this build (new or changed since the cached build)."""
+    skipped: list[SkippedFile] = field(default_factory=list)
+    reader: StoreReader | None = None
+
+
+class RunCache:
+    """Records of finished runs from the previous build, keyed by their folder's signature."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[str, tuple[tuple[Any, ...], RunRecord]] = {}
+        try:
+            with path.open("rb") as file:
+                stored = pickle.load(file)
+            if stored.get("format") == _CACHE_FORMAT:
+                self.entries = stored["runs"]
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError):
+            self.entries = {}  # no cache, or one from another version: a full build
+
+    def get(self, files: RunFiles) -> RunRecord | None:
+        entry = self.entries.get(files.run_id)
+        if entry is None or entry[0] != files.signature:
+            return None
+        return entry[1]
+
+    def save(self, records: dict[str, tuple[tuple[Any, ...], RunRecord]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with tmp.open("wb") as file:
+            pickle.dump({"format": _CACHE_FORMAT, "runs": records}, file, protocol=5)
+        tmp.replace(self.path)
+
+
+def gather(
+    reader: StoreReader,
+    cache: RunCache,
+    *,
+    chart_points: int,
+    needs_fresh: Callable[[RunRecord], bool] = lambda record: False,
+    progress: Callable[[int], None] = lambda n: None,
+) -> Gathered:
+    """Read every run; reuse cached records of unchanged, finished runs.
+
+    ``needs_fresh(record)`` forces a read of a cached run (e.g. when the site lacks its files).
+    """
+    run_ids = reader.run_ids()
+
+    def one(run_id: str) -> RunRecord | RunData | None:
+        files = reader.list_run(run_id)
+        cached = cache.get(files)
+        if cached is not None and cached.status != "running" and not needs_fresh(cached):
+            progress(1)
+            return cached
+        data = read_run(reader, files, chart_points)
+        progress(1)
+        return data
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(one, run_ids))
+    records: list[RunRecord] = []
+    fresh: dict[str, RunData] = {}
+    signatures: dict[str, tuple[tuple[Any, ...], RunRecord]] = {}
+    for result in results:
+        if result is None:
+            continue
+        if isinstance(result, RunData):
+            fresh[result.record.id] = result
+            record = result.record
+            signatures[record.id] = (result.files.signature, record)
+        else:
+            record = result
+            signatures[record.id] = cache.entries[record.id]
+        records.append(record)
+    cache.save(signatures)
+    records.sort(key=lambda r: (r.started_at, r.id), reverse=True)
+    return Gathered(records=records, fresh=fresh, skipped=list(reader.skipped), reader=reader)
+
+
+def read_run(reader: StoreReader, files: RunFiles, chart_points: int) -> RunData | None:
+    snapshot = reader.snapshot(files)
+    if snapshot is None:
+        return None  # nothing readable (the reader has reported why)
+    run_id = files.run_id
+    params: dict[str, Any] = {}
+    for row in reader.read_run(files, "params").to_pylist():
+        params[row["key"]] = decode_param(row["value"])
+    artifacts: dict[str, Artifact] = {}
+    for row in reader.read_run(files, "artifacts").to_pylist():
+        try:
+            name = safe_artifact_name(row["name"])
+        except ValueError as exc:
+            reader.report_skipped(f"{run_id}/artifacts/{row['name']}", str(exc))
+            continue
+        artifacts[name] = Artifact(name=name, size=row["size"], sha256=row["sha256"])
+    previews = {
+        a.name: _preview(reader, run_id, a.name) for a in artifacts.values() if a.kind == "text"
+    }
+    summaries, series = _metric_series(reader.read_run(files, "metrics"), snapshot, chart_points)
+    end = snapshot["ended_at"] or snapshot["last_seen"]
+    record = RunRecord(
+        id=run_id,
+        project=snapshot["project"],
+        name=snapshot["name"],
+        status=snapshot["status"],
+        started_at=snapshot["started_at"],
+        ended_at=snapshot["ended_at"],
+        duration_s=(end - snapshot["started_at"]).total_seconds(),
+        tags=tuple(snapshot["tags"]),
+        notes=snapshot["notes"],
+        params=dict(sorted(params.items())),
+        metrics=summaries,
+        system=json.loads(snapshot["system"]) if snapshot["system"] else {},
+        artifacts=tuple(sorted(artifacts.values(), key=lambda a: a.name)),
+        previews=previews,
+    )
+    body = {
+        "format": 1,
+        "run_id": run_id,
+        "started_at": snapshot["started_at"].isoformat(),
+        "series": series,
+    }
+    metrics_json = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_SORT_KEYS)
+    return RunData(record=record, metrics_json=metrics_json, files=files)
+
+
+def _preview(reader: StoreReader, run_id: str, name: str) -> str:
+    path = reader.store.path(*artifact_parts(run_id, name))
+    try:
+        with reader.store.fs.open_input_stream(path) as stream:
+            head = stream.read(PREVIEW_BYTES)
+    except OSError as exc:
+        reader.report_skipped(path, f"artifact not readable: {exc}")
+        return ""
+    return head.decode("utf-8", errors="replace")
+
+
+def _metric_series(
+    table: pa.Table, snapshot: dict[str, Any], chart_points: int
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    if table.num_rows == 0:
+        return {}, {}
+    encoded = table["key"].combine_chunks().dictionary_encode()
+    codes = encoded.indices.to_numpy()
+    names = encoded.dictionary.to_pylist()
+    order = np.argsort(codes, kind="stable")  # grouped by key, logging order within a key
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    steps = table["step"].to_numpy()[order]
+    values = table["value"].to_numpy()[order]
+    started = np.datetime64(snapshot["started_at"].replace(tzinfo=None), "us")
+    times = (table["time"].to_numpy().astype("datetime64[us]")[order] - started) / np.timedelta64(
+        1, "s"
+    )
+    summaries: dict[str, Any] = {}
+    series: dict[str, dict[str, Any]] = {}
+    for group in np.split(np.arange(len(order)), bounds):
+        key = names[codes[order[group[0]]]]
+        key_steps, key_values = steps[group], values[group]
+        summaries[key] = summarize(key_steps, key_values)
+        keep = keep_indices(key_values, chart_points)
+        drawn = key_values[keep]
+        series[key] = {
+            "step": key_steps[keep],
+            "value": drawn if np.isfinite(drawn).all() else [json_number(v) for v in drawn],
+            "time": np.round(times[group][keep], 3),
+        }
+    return dict(sorted(summaries.items())), series

@@ -1,0 +1,359 @@
+"""Pages: every file of the site as an object, made before anything is rendered or written.
+
+Gathering every page first (as MkDocs does) means every link target is known when the
+first page is rendered, so links between runs, projects and the home page stay consistent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+import orjson
+
+from xsite.config import SiteConfig
+from xsite.model import Project, RunRecord, SiteModel
+from xsite.series import json_number
+
+RECENT_RUNS = 20
+DEFAULT_PARAM_COLUMNS = 8
+DEFAULT_METRIC_COLUMNS = 6
+RUN_COLUMNS = (
+    ("name", "name", "string"),
+    ("status", "status", "status"),
+    ("tags", "tags", "tags"),
+    ("started_at", "started", "date"),
+    ("duration_s", "duration", "duration"),
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    """An HTML page: ``template`` rendered with ``context`` to ``path`` (from the site root).
+
+    ``key`` identifies everything the page shows; when it equals the key of the file already
+    in the site, the page is not rendered again.
+    """
+
+    path: str
+    template: str
+    context: dict[str, Any]
+    key: str | None = None
+
+    root_url: str | None = None
+    """An absolute root (``/repo/``) for a page served at any depth, like 404.html."""
+
+    @property
+    def root(self) -> str:
+        """The path from this page to the site root: relative (``""`` at the top)."""
+        return self.root_url if self.root_url is not None else "../" * self.path.count("/")
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A file whose bytes are known without a template (JSON, text, copied artifacts)."""
+
+    path: str
+    content: bytes
+
+
+def make_pages(model: SiteModel, config: SiteConfig, run_keys: dict[str, str]) -> list[Page]:
+    """Every HTML page. ``run_keys`` maps run ids to a key of their data and the theme."""
+    pages = [
+        Page(
+            "index.html",
+            "home.html",
+            {
+                "projects": [_project_summary(p) for p in model.projects],
+                "recent": model.runs[:RECENT_RUNS],
+                "project_urls": {p.name: p.url for p in model.projects},
+            },
+        ),
+        Page("404.html", "404.html", {}, root_url=_base_path(config.base_url)),
+    ]
+    for project in model.projects:
+        pages.append(
+            Page(
+                f"{project.url}index.html",
+                "project.html",
+                {"project": project, "summary": _project_summary(project)},
+            )
+        )
+        for run in project.runs:
+            pages.append(
+                Page(
+                    f"{run.url}index.html",
+                    "run.html",
+                    run_page_context(run, project),
+                    key=run_keys.get(run.id),
+                )
+            )
+    return pages
+
+
+def make_data_files(model: SiteModel, config: SiteConfig) -> list[DataFile]:
+    """The machine-readable twins of the pages, for scripts, tools and agents."""
+    files = [
+        DataFile("runs.json", _json({"format": 1, "runs": [_run_json(r) for r in model.runs]})),
+        DataFile("llms.txt", _llms_txt(model, config).encode()),
+        DataFile(".nojekyll", b""),
+    ]
+    for project in model.projects:
+        files.append(DataFile(f"{project.url}runs.json", _json(runs_table(project))))
+    if config.base_url:
+        files.append(DataFile("sitemap.xml", _sitemap(model, config.base_url).encode()))
+    return files
+
+
+def run_page_context(run: RunRecord, project: Project) -> dict[str, Any]:
+    git = run.system.get("git") or {}
+    return {
+        "run": run,
+        "project": project,
+        "params_nested": param_tree(run.params),
+        "git": git,
+        "reproduce": reproduce_commands(run),
+        "diff": run.previews.get("git.diff") if "git.diff" in run.artifact_names else None,
+        "chart_sources": [{"run": run.id, "label": run.name, "src": "metrics.json"}],
+        "packages": run.system.get("packages") or [],
+    }
+
+
+def param_tree(params: dict[str, Any]) -> dict[str, Any]:
+    """``{"optimizer.lr": 0.1}`` → ``{"optimizer": {"lr": 0.1}}`` for a nested view."""
+    tree: dict[str, Any] = {}
+    for key, value in params.items():
+        node = tree
+        *parents, leaf = key.split(".")
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):  # "a" and "a.b" both set: keep both, flat
+                node = tree
+                leaf = key
+                break
+            node = child
+        node[leaf] = value
+    return tree
+
+
+def reproduce_commands(run: RunRecord) -> list[str]:
+    """Shell lines that check out the code and rerun the command, as far as it was captured."""
+    git = run.system.get("git") or {}
+    command = run.system.get("command") or []
+    lines = []
+    if git.get("remote"):
+        folder = PurePosixPath(git["remote"].rstrip("/")).name.removesuffix(".git") or "repo"
+        lines.append(f"git clone {shlex.quote(git['remote'])} {shlex.quote(folder)}")
+        lines.append(f"cd {shlex.quote(folder)}")
+    if git.get("commit"):
+        lines.append(f"git checkout {git['commit']}")
+    if git.get("dirty") and "git.diff" in run.artifact_names:
+        lines.append("git apply git.diff  # the uncommitted changes, from this page's artifacts")
+    root, cwd = git.get("root"), run.system.get("cwd")
+    if root and cwd and cwd != root and cwd.startswith(root.rstrip("/") + "/"):
+        lines.append(f"cd {shlex.quote(cwd[len(root) :].lstrip('/'))}")
+    if command:
+        lines.append(shlex.join(["python", *command[1:]]))
+    return lines
+
+
+def runs_table(project: Project) -> dict[str, Any]:
+    """The runs table of a project, in the format ``runs-table.js`` reads."""
+    param_keys = sorted({key for run in project.runs for key in run.params})
+    metric_keys = sorted({key for run in project.runs for key in run.metrics})
+    columns = [
+        {"id": cid, "label": label, "group": "run", "type": kind}
+        for cid, label, kind in RUN_COLUMNS
+    ]
+    for key in param_keys:
+        kind = _param_type([run.params.get(key) for run in project.runs])
+        columns.append({"id": f"params.{key}", "label": key, "group": "params", "type": kind})
+    for key in metric_keys:
+        for suffix, label in (("", key), (".min", f"{key} (min)"), (".max", f"{key} (max)")):
+            columns.append(
+                {
+                    "id": f"metrics.{key}{suffix}",
+                    "label": label,
+                    "group": "metrics",
+                    "type": "number",
+                }
+            )
+    visible = [cid for cid, _, _ in RUN_COLUMNS]
+    visible += [
+        f"params.{k}" for k in _default_keys(project.params, param_keys, DEFAULT_PARAM_COLUMNS)
+    ]
+    headline = [project.headline] if project.headline in metric_keys else []
+    visible += [
+        f"metrics.{k}"
+        for k in _default_keys(
+            project.metrics or tuple(headline), metric_keys, DEFAULT_METRIC_COLUMNS
+        )
+    ]
+    rows = []
+    for run in project.runs:
+        values: list[Any] = [
+            run.name,
+            run.status,
+            list(run.tags),
+            run.started_at.isoformat(),
+            run.duration_s,
+        ]
+        values += [_json_value(run.params.get(key)) for key in param_keys]
+        for key in metric_keys:
+            summary = run.metrics.get(key)
+            if summary is None:
+                values += [None, None, None]
+            else:
+                values += [json_number(summary.last), _maybe(summary.min), _maybe(summary.max)]
+        rows.append({"id": run.id, "url": run.url, "values": values})
+    return {
+        "format": 1,
+        "project": project.name,
+        "columns": columns,
+        "visible": visible,
+        "rows": rows,
+    }
+
+
+def _base_path(base_url: str | None) -> str:
+    """GitHub Pages serves 404.html for a missing path at any depth, so its links must be
+    absolute: under the base URL's path when one is configured, else from the host root."""
+    if not base_url:
+        return "/"
+    path = "/" + base_url.split("://", 1)[-1].partition("/")[2]
+    return path if path.endswith("/") else path + "/"
+
+
+def page_key(*parts: object) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(repr(part).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _project_summary(project: Project) -> dict[str, Any]:
+    best = project.best_run
+    return {
+        "project": project,
+        "runs": len(project.runs),
+        "last_activity": project.last_activity,
+        "best": best,
+        "best_value": best.headline(project.headline) if best else None,
+        "statuses": _count(run.status for run in project.runs),
+    }
+
+
+def _count(values: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _default_keys(chosen: tuple[str, ...], available: list[str], limit: int) -> list[str]:
+    if chosen:
+        return [key for key in chosen if key in available]
+    return available[:limit]
+
+
+def _param_type(values: list[Any]) -> str:
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return "bool"
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return "number"
+    if all(isinstance(v, str) for v in present):
+        return "string"
+    return "json"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float):
+        return json_number(value)
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def _maybe(value: float | None) -> float | str | None:
+    return None if value is None else json_number(value)
+
+
+def _run_json(run: RunRecord) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "url": run.url,
+        "project": run.project,
+        "name": run.name,
+        "status": run.status,
+        "started_at": run.started_at.isoformat(),
+        "ended_at": run.ended_at.isoformat() if run.ended_at else None,
+        "duration_s": run.duration_s,
+        "tags": list(run.tags),
+        "notes": run.notes,
+        "params": {key: _json_value(value) for key, value in run.params.items()},
+        "metrics": {
+            key: {
+                "last": json_number(s.last),
+                "last_step": s.last_step,
+                "min": _maybe(s.min),
+                "min_step": s.min_step,
+                "max": _maybe(s.max),
+                "max_step": s.max_step,
+                "count": s.count,
+            }
+            for key, s in run.metrics.items()
+        },
+        "git": {k: v for k, v in (run.system.get("git") or {}).items() if k != "untracked"},
+        "artifacts": [{"name": a.name, "size": a.size, "sha256": a.sha256} for a in run.artifacts],
+    }
+
+
+def _json(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def _llms_txt(model: SiteModel, config: SiteConfig) -> str:
+    lines = [
+        f"# {config.title}",
+        "",
+        "> Machine-learning experiment runs published with xsite: params, metrics per step, "
+        "git state, environment and artifacts of each run.",
+        "",
+        "## Data",
+        "",
+        "- [runs.json](runs.json): every run: id, project, name, status, times, tags, notes, "
+        "params, metric summaries (last/min/max with steps), git, artifacts.",
+        "- projects/<project>/runs.json: one project's runs table (columns + rows).",
+        "- runs/<id>/metrics.json: a run's metric series for charts "
+        "(step, value, seconds since start; long series downsampled, extremes kept).",
+        "- runs/<id>/artifacts/<name>: the run's files.",
+        "",
+        "## Projects",
+        "",
+    ]
+    for project in model.projects:
+        headline = (
+            f", headline metric {project.headline} ({project.direction})"
+            if (project.headline)
+            else ""
+        )
+        lines.append(f"- [{project.name}]({project.url}): {len(project.runs)} runs{headline}")
+    return "\n".join(lines) + "\n"
+
+
+def _sitemap(model: SiteModel, base_url: str) -> str:
+    base = base_url.rstrip("/") + "/"
+    urls = [base] + [base + p.url for p in model.projects] + [base + r.url for r in model.runs]
+    entries = "".join(f"  <url><loc>{xml_escape(url)}</loc></url>\n" for url in sorted(urls))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{entries}</urlset>\n"
+    )

@@ -1,0 +1,101 @@
+"""Writing the site: atomic files, untouched when unchanged, stale files removed.
+
+The writer keeps a manifest (in the build cache, not in the site) of every file it wrote:
+its content hash and the key of what it was made from. A rebuild compares against it, so
+unchanged files are neither rendered nor rewritten, and files of runs that left the store
+are deleted — but never a file the writer did not write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from xsite.errors import BuildError
+
+_MANIFEST_FORMAT = 1
+
+
+@dataclass
+class WriteStats:
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    bytes: int = 0
+
+
+class SiteWriter:
+    def __init__(self, out: Path, manifest: Path) -> None:
+        self.out = out.resolve()
+        self.manifest = manifest
+        self.previous: dict[str, list[str | None]] = self._load_manifest()
+        self.current: dict[str, list[str | None]] = {}
+        self.stats = WriteStats()
+        self.out.mkdir(parents=True, exist_ok=True)
+
+    def target(self, path: str) -> Path:
+        """The file for site path ``path``; refuses any path that would leave the site."""
+        target = (self.out / path).resolve()
+        if not target.is_relative_to(self.out) or target == self.out:
+            raise BuildError(f"refusing to write outside the site folder: {path!r}")
+        return target
+
+    def has(self, path: str, key: str | None = None) -> bool:
+        """Whether ``path`` was written by the last build (from ``key``, if given) and is
+        still there."""
+        entry = self.previous.get(path)
+        if entry is None or (key is not None and entry[1] != key):
+            return False
+        return self.target(path).is_file()
+
+    def keep(self, path: str) -> None:
+        """Carry a file of the last build over unchanged."""
+        self.current[path] = self.previous[path]
+        self.stats.unchanged += 1
+        self.stats.bytes += self.target(path).stat().st_size
+
+    def write(self, path: str, content: bytes, key: str | None = None) -> None:
+        digest = hashlib.sha256(content).hexdigest()
+        self.current[path] = [digest, key]
+        self.stats.bytes += len(content)
+        target = self.target(path)
+        previous = self.previous.get(path)
+        if previous is not None and previous[0] == digest and target.is_file():
+            self.stats.unchanged += 1
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(content)
+        os.replace(tmp, target)
+        self.stats.written += 1
+
+    def finish(self) -> None:
+        """Delete what the last build wrote and this one did not; save the manifest."""
+        for path in sorted(set(self.previous) - set(self.current)):
+            target = self.target(path)
+            if target.is_file():
+                target.unlink()
+                self.stats.removed += 1
+                _remove_empty_parents(target.parent, self.out)
+        self.manifest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.manifest.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"format": _MANIFEST_FORMAT, "files": self.current}))
+        os.replace(tmp, self.manifest)
+
+    def _load_manifest(self) -> dict[str, list[str | None]]:
+        try:
+            data = json.loads(self.manifest.read_text())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("format") != _MANIFEST_FORMAT:
+            return {}
+        return data.get("files", {})
+
+
+def _remove_empty_parents(folder: Path, stop: Path) -> None:
+    while folder != stop and folder.is_relative_to(stop) and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent

@@ -1,0 +1,675 @@
+/* xsite metric charts.
+ *
+ * Fills every <section class="xs-charts"> on the page: one Vega-Lite chart per
+ * <figure class="xs-chart" data-key="...">, overlaying the runs listed in the
+ * section's data-sources, with smoothing / x-axis / log-scale controls.
+ *
+ * Needs window.vegaEmbed (assets/vega.js, loaded before this deferred script).
+ * Plain ES2020, no framework, no innerHTML: labels and keys are untrusted text.
+ */
+(function () {
+  "use strict";
+
+  const STORAGE_KEY = "xsite:charts";
+  const DATASET = "points";
+  const ROOT_MARGIN = "200px 0px";
+  const SLIDER_DEBOUNCE_MS = 50;
+  const X_AXES = [
+    ["step", "Step", "step"],
+    ["relative", "Relative time", "relative time (s)"],
+    ["wall", "Wall time", "wall time"],
+  ];
+  const X_TITLES = Object.fromEntries(X_AXES.map((a) => [a[0], a[2]]));
+  const DEFAULTS = Object.freeze({ smoothing: 0.6, xaxis: "step", log: false });
+  const hasOwn = (obj, key) => Object.prototype.hasOwnProperty.call(obj, key);
+
+  /* ------------------------------------------------------------ settings */
+
+  function clampSmoothing(w) {
+    w = Number(w);
+    if (!Number.isFinite(w)) return DEFAULTS.smoothing;
+    return Math.min(0.99, Math.max(0, Math.round(w * 100) / 100));
+  }
+
+  function loadSettings() {
+    const s = { ...DEFAULTS };
+    try {
+      const o = JSON.parse(window.localStorage.getItem(STORAGE_KEY) || "null");
+      if (o && typeof o === "object") {
+        if (o.smoothing !== undefined) s.smoothing = clampSmoothing(o.smoothing);
+        if (hasOwn(X_TITLES, o.xaxis)) s.xaxis = o.xaxis;
+        if (typeof o.log === "boolean") s.log = o.log;
+      }
+    } catch (e) {
+      /* storage disabled or corrupt: defaults */
+    }
+    return s;
+  }
+
+  function saveSettings(s) {
+    try {
+      window.localStorage.setItem(STORAGE_KEY, JSON.stringify(s));
+    } catch (e) {
+      /* storage disabled or full: settings just do not persist */
+    }
+  }
+
+  /* ------------------------------------------------------------ fetching */
+
+  const fetchCache = new Map(); // resolved URL -> Promise<parsed JSON>
+
+  function fetchJSON(url) {
+    let p = fetchCache.get(url);
+    if (!p) {
+      p = fetch(url, { credentials: "same-origin" }).then((res) => {
+        if (!res.ok) throw new Error(`HTTP ${res.status} for ${shortUrl(url)}`);
+        return res.json();
+      });
+      fetchCache.set(url, p);
+    }
+    return p;
+  }
+
+  function shortUrl(url) {
+    try {
+      const u = new URL(url);
+      const parts = u.pathname.split("/").filter(Boolean);
+      return parts.slice(-2).join("/") || url;
+    } catch (e) {
+      return url;
+    }
+  }
+
+  function reasonOf(err) {
+    const msg = err && err.message ? String(err.message) : String(err);
+    return msg.length > 160 ? msg.slice(0, 157) + "…" : msg;
+  }
+
+  /* -------------------------------------------------------------- series */
+
+  // One loaded run: the parsed metrics.json plus per-key prepared arrays.
+  class Source {
+    constructor(label, doc) {
+      this.label = label;
+      this.doc = doc;
+      const started = doc && typeof doc.started_at === "string" ? Date.parse(doc.started_at) : NaN;
+      this.startMs = started;
+      this.series = doc && doc.series && typeof doc.series === "object" ? doc.series : {};
+      this.cache = new Map();
+    }
+
+    // Finite points of one metric as typed arrays, computed once per key.
+    get(key) {
+      if (this.cache.has(key)) return this.cache.get(key);
+      let out = null;
+      const s = hasOwn(this.series, key) ? this.series[key] : null;
+      if (s && Array.isArray(s.value)) {
+        const vals = s.value;
+        const steps = Array.isArray(s.step) ? s.step : null;
+        const times = Array.isArray(s.time) ? s.time : null;
+        const n = vals.length;
+        const step = new Float64Array(n);
+        const value = new Float64Array(n);
+        const time = new Float64Array(n);
+        let m = 0;
+        let nonFinite = 0;
+        for (let i = 0; i < n; i++) {
+          const v = vals[i];
+          if (typeof v !== "number" || !Number.isFinite(v)) {
+            nonFinite++; // "NaN", "Infinity", "-Infinity" (or null)
+            continue;
+          }
+          const st = steps ? steps[i] : i;
+          if (typeof st !== "number" || !Number.isFinite(st)) continue;
+          const t = times ? times[i] : NaN;
+          step[m] = st;
+          value[m] = v;
+          time[m] = typeof t === "number" ? t : NaN;
+          m++;
+        }
+        out = {
+          n: m,
+          step: step.subarray(0, m),
+          value: value.subarray(0, m),
+          time: time.subarray(0, m),
+          nonFinite,
+        };
+      }
+      this.cache.set(key, out);
+      return out;
+    }
+  }
+
+  // Rows for one chart under the given settings, plus counts for the notes.
+  function buildRows(sources, key, settings) {
+    const w = settings.smoothing;
+    const mode = settings.xaxis;
+    const log = settings.log;
+    const rows = [];
+    let present = 0;
+    let nonFinite = 0;
+    let nonPositive = 0;
+    let noTime = 0;
+    for (let si = 0; si < sources.length; si++) {
+      const src = sources[si];
+      const s = src.get(key);
+      if (!s) continue;
+      present++;
+      nonFinite += s.nonFinite;
+      const label = src.label;
+      const { n, step, value, time } = s;
+      const startMs = src.startMs;
+      // TensorBoard's debiased EMA: last = last*w + (1-w)*y; smoothed = last / (1 - w^k).
+      let last = 0;
+      let wPow = 1;
+      for (let i = 0; i < n; i++) {
+        const y = value[i];
+        last = last * w + (1 - w) * y;
+        wPow *= w;
+        const sm = w === 0 ? y : last / (1 - wPow);
+        let x;
+        if (mode === "step") x = step[i];
+        else if (mode === "relative") x = time[i];
+        else x = startMs + time[i] * 1000;
+        if (!Number.isFinite(x)) {
+          noTime++;
+          continue;
+        }
+        let rv = y;
+        let rs = sm;
+        if (log) {
+          if (!(rv > 0)) {
+            rv = null;
+            nonPositive++;
+          }
+          if (!(rs > 0)) rs = null;
+          if (rv === null && rs === null) continue;
+        }
+        rows.push({ run: label, step: step[i], x, value: rv, smoothed: rs });
+      }
+    }
+    return { rows, present, nonFinite, nonPositive, noTime };
+  }
+
+  /* -------------------------------------------------------------- theming */
+
+  // Resolve the theme's CSS variables to concrete rgb() strings (SVG attributes
+  // cannot use var() or newer colour functions), via a hidden probe element.
+  function readTheme(section) {
+    const probe = document.createElement("span");
+    probe.setAttribute("aria-hidden", "true");
+    probe.style.cssText = "position:absolute;width:0;height:0;overflow:hidden;visibility:hidden";
+    section.appendChild(probe);
+    const read = (expr) => {
+      probe.style.color = "";
+      probe.style.color = expr;
+      return getComputedStyle(probe).color;
+    };
+    const fg = read("var(--xs-fg, currentColor)");
+    const muted = read("var(--xs-muted, " + fg + ")");
+    const border = read("var(--xs-border, rgba(128, 128, 128, 0.35))");
+    const bg = read("var(--xs-bg, Canvas)");
+    const font = getComputedStyle(section).fontFamily;
+    probe.remove();
+    const dark = luminance(fg) > luminance(bg);
+    return { fg, muted, border, font, dark, key: [fg, muted, border, font].join("|") };
+  }
+
+  function luminance(color) {
+    const m = /rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/.exec(color || "");
+    if (!m) return 0;
+    return 0.2126 * +m[1] + 0.7152 * +m[2] + 0.0722 * +m[3];
+  }
+
+  function themedConfig(base, theme) {
+    const cfg = base && typeof base === "object" ? base : {};
+    const merge = (name, extra) => ({ ...(cfg[name] || {}), ...extra });
+    const out = { ...cfg, background: "transparent" };
+    if (theme.font) out.font = theme.font;
+    out.axis = merge("axis", {
+      labelColor: theme.muted,
+      titleColor: theme.fg,
+      gridColor: theme.border,
+      domainColor: theme.border,
+      tickColor: theme.border,
+      titleFontWeight: "normal",
+    });
+    out.legend = merge("legend", { labelColor: theme.fg, titleColor: theme.fg });
+    out.title = merge("title", { color: theme.fg });
+    return out;
+  }
+
+  /* ---------------------------------------------------------------- DOM */
+
+  function el(tag, props, children) {
+    const node = document.createElement(tag);
+    if (props) {
+      for (const [k, v] of Object.entries(props)) {
+        if (k === "text") node.textContent = v;
+        else if (k === "className") node.className = v;
+        else node.setAttribute(k, v);
+      }
+    }
+    if (children) for (const c of children) node.append(c);
+    return node;
+  }
+
+  function loadErrorMessage(reason) {
+    return el("p", { className: "xs-chart-status xs-chart-error", role: "alert" }, [
+      `Could not load chart data (${reason}). Open the site through a web server, e.g. `,
+      el("code", { text: "xsite serve" }),
+      ".",
+    ]);
+  }
+
+  let sectionCounter = 0;
+
+  /* ------------------------------------------------------------ sections */
+
+  class ChartSection {
+    constructor(section) {
+      this.section = section;
+      this.id = ++sectionCounter;
+      this.settings = loadSettings();
+      this.charts = [];
+      this.busy = false;
+      this.theme = null;
+      this.debounceTimer = 0;
+
+      for (const fig of section.querySelectorAll("figure.xs-chart")) {
+        let plot = fig.querySelector(".xs-chart-plot");
+        if (!plot) {
+          plot = el("div", { className: "xs-chart-plot" });
+          fig.append(plot);
+        }
+        const notes = el("div", { className: "xs-chart-notes" });
+        plot.after(notes);
+        plot.replaceChildren(el("p", { className: "xs-chart-status", text: "Loading…" }));
+        fig.setAttribute("aria-busy", "true");
+        this.charts.push({
+          fig,
+          plot,
+          notes,
+          key: fig.getAttribute("data-key") || "",
+          visible: false,
+          dirty: true,
+          result: null, // vega-embed result currently shown
+          holder: null,
+          specKey: null,
+        });
+      }
+
+      this.buildControls();
+      this.ready = this.load();
+      this.observe();
+    }
+
+    /* data */
+
+    async load() {
+      if (typeof window.vegaEmbed !== "function") {
+        return { error: "the chart library assets/vega.js did not load" };
+      }
+      const specUrl = this.section.getAttribute("data-spec");
+      let list;
+      try {
+        list = JSON.parse(this.section.getAttribute("data-sources") || "[]");
+        if (!Array.isArray(list)) throw new Error("not a list");
+      } catch (e) {
+        return { error: "invalid data-sources attribute" };
+      }
+      if (!specUrl) return { error: "missing data-spec attribute" };
+
+      const base = document.baseURI;
+      const labels = disambiguate(list);
+      const specP = fetchJSON(new URL(specUrl, base).href);
+      const docsP = list.map((s) => {
+        try {
+          return fetchJSON(new URL(String(s && s.src), base).href);
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      });
+      const [specR, ...docsR] = await Promise.allSettled([specP, ...docsP]);
+      if (specR.status === "rejected") return { error: reasonOf(specR.reason) };
+
+      const sources = [];
+      const failed = [];
+      docsR.forEach((r, i) => {
+        if (r.status === "fulfilled" && r.value && typeof r.value === "object") {
+          sources.push(new Source(labels[i], r.value));
+        } else {
+          failed.push(r.status === "rejected" ? reasonOf(r.reason) : "not a metrics document");
+        }
+      });
+      if (!sources.length && failed.length) return { error: failed[0] };
+      return {
+        template: JSON.stringify(specR.value),
+        sources,
+        failed,
+        total: list.length,
+        single: list.length <= 1,
+      };
+    }
+
+    /* controls */
+
+    buildControls() {
+      let box = this.section.querySelector(".xs-chart-controls");
+      if (!box) {
+        box = el("div", { className: "xs-chart-controls" });
+        this.section.prepend(box);
+      }
+      box.replaceChildren();
+      box.setAttribute("role", "group");
+      box.setAttribute("aria-label", "Chart options");
+      const id = (name) => `xs-charts-${this.id}-${name}`;
+      const s = this.settings;
+
+      const range = el("input", {
+        type: "range",
+        id: id("smoothing"),
+        min: "0",
+        max: "0.99",
+        step: "0.01",
+      });
+      range.value = String(s.smoothing);
+      const out = el("output", { for: id("smoothing"), className: "xs-ctl-value" });
+      out.textContent = s.smoothing.toFixed(2);
+      const smoothing = el("div", { className: "xs-ctl xs-ctl-range" }, [
+        el("label", { for: id("smoothing"), text: "Smoothing" }),
+        range,
+        out,
+      ]);
+
+      const select = el("select", { id: id("xaxis") });
+      for (const [value, text] of X_AXES) select.append(el("option", { value, text }));
+      select.value = s.xaxis;
+      const xaxis = el("div", { className: "xs-ctl" }, [
+        el("label", { for: id("xaxis"), text: "X axis" }),
+        select,
+      ]);
+
+      const check = el("input", { type: "checkbox", id: id("log") });
+      check.checked = s.log;
+      const log = el("div", { className: "xs-ctl xs-ctl-check" }, [
+        check,
+        el("label", { for: id("log"), text: "Log scale (y)" }),
+      ]);
+
+      box.append(smoothing, xaxis, log);
+
+      range.addEventListener("input", () => {
+        const w = clampSmoothing(range.value);
+        out.textContent = w.toFixed(2);
+        this.update({ smoothing: w }, true);
+      });
+      range.addEventListener("change", () => this.update({ smoothing: clampSmoothing(range.value) }, false));
+      select.addEventListener("change", () => {
+        if (hasOwn(X_TITLES, select.value)) this.update({ xaxis: select.value }, false);
+      });
+      check.addEventListener("change", () => this.update({ log: check.checked }, false));
+    }
+
+    update(patch, debounce) {
+      const next = { ...this.settings, ...patch };
+      const changed = Object.keys(patch).some((k) => this.settings[k] !== next[k]);
+      if (!changed && !debounce && !this.debounceTimer) return;
+      this.settings = next;
+      if (changed) {
+        saveSettings(next);
+        this.invalidate();
+      }
+      clearTimeout(this.debounceTimer);
+      this.debounceTimer = 0;
+      if (debounce) {
+        this.debounceTimer = setTimeout(() => {
+          this.debounceTimer = 0;
+          this.pump();
+        }, SLIDER_DEBOUNCE_MS);
+      } else {
+        this.pump();
+      }
+    }
+
+    // Every chart is out of date: those in view re-render now, the others when seen.
+    invalidate() {
+      for (const c of this.charts) {
+        c.dirty = true;
+        c.fig.removeAttribute("data-rendered");
+      }
+    }
+
+    themeChanged() {
+      if (!this.theme) return;
+      const t = readTheme(this.section);
+      if (t.key === this.theme.key) return;
+      this.theme = t;
+      this.invalidate();
+      this.pump();
+    }
+
+    /* lazy rendering */
+
+    observe() {
+      if (!("IntersectionObserver" in window)) {
+        for (const c of this.charts) c.visible = true;
+        this.pump();
+        return;
+      }
+      const byFig = new Map(this.charts.map((c) => [c.fig, c]));
+      const io = new IntersectionObserver(
+        (entries) => {
+          let any = false;
+          for (const e of entries) {
+            const c = byFig.get(e.target);
+            if (!c) continue;
+            c.visible = e.isIntersecting;
+            if (c.visible && c.dirty) any = true;
+          }
+          if (any) this.pump();
+        },
+        { rootMargin: ROOT_MARGIN }
+      );
+      for (const c of this.charts) io.observe(c.fig);
+    }
+
+    // Render dirty, visible charts one at a time in document order, so the first
+    // chart on screen appears as soon as possible and scrolling stays responsive.
+    async pump() {
+      if (this.busy) return;
+      this.busy = true;
+      try {
+        for (;;) {
+          const c = this.charts.find((x) => x.visible && x.dirty);
+          if (!c) break;
+          c.dirty = false;
+          try {
+            await this.render(c);
+          } catch (err) {
+            this.showMessage(c, el("p", {
+              className: "xs-chart-status xs-chart-error",
+              role: "alert",
+              text: `Could not draw this chart (${reasonOf(err)}).`,
+            }));
+            this.finish(c);
+          }
+          await new Promise((r) => setTimeout(r, 0)); // let the browser paint
+        }
+      } finally {
+        this.busy = false;
+      }
+    }
+
+    /* drawing */
+
+    async render(c) {
+      const data = await this.ready;
+      const settings = this.settings;
+      if (data.error) {
+        this.setNotes(c, []);
+        this.showMessage(c, loadErrorMessage(data.error));
+        this.finish(c);
+        return;
+      }
+      if (!this.theme) this.theme = readTheme(this.section);
+      const theme = this.theme;
+
+      const r = buildRows(data.sources, c.key, settings);
+      const notes = [];
+      if (r.nonFinite) {
+        notes.push(`${r.nonFinite} non-finite value${r.nonFinite === 1 ? "" : "s"} (NaN/∞) not drawn`);
+      }
+      if (settings.log && r.nonPositive) {
+        notes.push(`${r.nonPositive} value${r.nonPositive === 1 ? "" : "s"} ≤ 0 not drawn on the log scale`);
+      }
+      if (r.noTime) {
+        notes.push(`${r.noTime} point${r.noTime === 1 ? "" : "s"} without a usable time not drawn`);
+      }
+      if (data.failed.length) {
+        notes.push(`Could not load data for ${data.failed.length} of ${data.total} runs (${data.failed[0]})`);
+      }
+      this.setNotes(c, notes);
+
+      if (!r.present) {
+        this.showMessage(c, el("p", { className: "xs-chart-status", text: "No data for this metric." }));
+        this.finish(c, settings);
+        return;
+      }
+      if (!r.rows.length) {
+        const text = settings.log && r.nonPositive
+          ? "No positive finite values to draw on a log scale."
+          : "No finite values to draw.";
+        this.showMessage(c, el("p", { className: "xs-chart-status", text }));
+        this.finish(c, settings);
+        return;
+      }
+
+      const specKey = [settings.xaxis, settings.log, theme.key].join("|");
+      if (c.result && c.specKey === specKey) {
+        // Only the data changed (smoothing): swap the rows in the live view.
+        const view = c.result.view;
+        view.change(DATASET, window.vega.changeset().remove(() => true).insert(r.rows));
+        await view.runAsync();
+        this.finish(c, settings);
+        return;
+      }
+
+      const spec = JSON.parse(data.template);
+      spec.data = { name: DATASET, values: r.rows };
+      const wall = settings.xaxis === "wall";
+      for (const layer of Array.isArray(spec.layer) ? spec.layer : [spec]) {
+        const enc = layer.encoding;
+        if (!enc) continue;
+        if (enc.y) enc.y.scale = { ...(enc.y.scale || {}), type: settings.log ? "log" : "linear" };
+        if (enc.x) {
+          enc.x.type = wall ? "temporal" : "quantitative";
+          enc.x.title = X_TITLES[settings.xaxis];
+        }
+        if (data.single && enc.color) enc.color.legend = null;
+      }
+      spec.config = themedConfig(spec.config, theme);
+
+      const holder = el("div", { className: "xs-chart-vega" });
+      const old = c.result;
+      const oldHolder = c.holder;
+      // Keep the figure's height while the old chart is swapped for the new one.
+      if (oldHolder) c.plot.style.minHeight = c.plot.offsetHeight + "px";
+      c.plot.append(holder);
+      if (!oldHolder) holder.classList.add("xs-chart-vega-pending");
+      let result;
+      try {
+        result = await window.vegaEmbed(holder, spec, {
+          renderer: "svg",
+          actions: false,
+          tooltip: { theme: theme.dark ? "dark" : "light" },
+        });
+      } catch (err) {
+        holder.remove();
+        c.plot.style.minHeight = "";
+        throw err;
+      }
+      if (old) old.finalize();
+      // Drop whatever else the plot showed (old chart, "Loading…", a message).
+      for (const child of Array.from(c.plot.childNodes)) if (child !== holder) child.remove();
+      holder.classList.remove("xs-chart-vega-pending");
+      c.plot.style.minHeight = "";
+      c.result = result;
+      c.holder = holder;
+      c.specKey = specKey;
+      this.finish(c, settings);
+    }
+
+    showMessage(c, node) {
+      if (c.result) {
+        c.result.finalize();
+        c.result = null;
+        c.holder = null;
+        c.specKey = null;
+      }
+      c.plot.replaceChildren(node);
+      c.fig.classList.add("xs-chart-message");
+    }
+
+    setNotes(c, notes) {
+      c.notes.replaceChildren(...notes.map((t) => el("p", { className: "xs-chart-note", text: t })));
+    }
+
+    finish(c, settings) {
+      if (c.result) c.fig.classList.remove("xs-chart-message");
+      c.fig.removeAttribute("aria-busy");
+      if (settings) c.fig.setAttribute("data-smoothing", String(settings.smoothing));
+      if (!c.dirty) c.fig.setAttribute("data-rendered", "true");
+    }
+  }
+
+  // Equal labels get " (<first 6 of run id>)" appended so legends stay distinct.
+  function disambiguate(list) {
+    const base = list.map((s, i) => {
+      const label = s && s.label != null && String(s.label) !== "" ? String(s.label) : null;
+      const run = s && s.run != null ? String(s.run) : "";
+      return label || run || `run ${i + 1}`;
+    });
+    const counts = new Map();
+    for (const l of base) counts.set(l, (counts.get(l) || 0) + 1);
+    const seen = new Set();
+    return base.map((l, i) => {
+      let out = l;
+      if (counts.get(l) > 1) {
+        const run = list[i] && list[i].run != null ? String(list[i].run) : "";
+        out = run ? `${l} (${run.slice(0, 6)})` : l;
+      }
+      let unique = out;
+      for (let k = 2; seen.has(unique); k++) unique = `${out} #${k}`;
+      seen.add(unique);
+      return unique;
+    });
+  }
+
+  /* ---------------------------------------------------------------- start */
+
+  function start() {
+    const sections = Array.from(document.querySelectorAll("section.xs-charts"), (s) => new ChartSection(s));
+    if (!sections.length) return;
+    let pending = false;
+    const onTheme = () => {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => {
+        pending = false;
+        for (const s of sections) s.themeChanged();
+      });
+    };
+    if (window.matchMedia) {
+      const mq = window.matchMedia("(prefers-color-scheme: dark)");
+      if (mq.addEventListener) mq.addEventListener("change", onTheme);
+    }
+    new MutationObserver(onTheme).observe(document.documentElement, {
+      attributes: true,
+      attributeFilter: ["class", "data-theme", "style"],
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
