@@ -15,11 +15,11 @@ from typing import Any
 
 import orjson
 from jinja2 import (
+    ChainableUndefined,
     ChoiceLoader,
     Environment,
     FileSystemLoader,
     PrefixLoader,
-    StrictUndefined,
     pass_context,
 )
 from jinja2.runtime import Context
@@ -50,11 +50,13 @@ class Theme:
             loader=ChoiceLoader(
                 [
                     FileSystemLoader([str(d / "templates") for d in self.dirs]),
-                    PrefixLoader({"default": FileSystemLoader(str(default / "templates"))}),
+                    PrefixLoader(
+                        {"default": FileSystemLoader(str(default / "templates"))}, delimiter=":"
+                    ),
                 ]
             ),
             autoescape=True,
-            undefined=StrictUndefined,
+            undefined=ChainableUndefined,  # optional data (git, gpus…) may be absent
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,

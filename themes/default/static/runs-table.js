@@ -63,7 +63,7 @@
     if (Number.isNaN(s)) return "NaN";
     if (s === Infinity) return "\u221e";
     if (s === -Infinity) return "\u2212\u221e";
-    var neg = s < 0 ? "\u2212" : "";
+    var neg = s < 0 ? "-" : "";
     s = Math.abs(s);
     if (s < 10 && !Number.isInteger(s)) {
       var r = Math.round(s * 10) / 10;
@@ -335,7 +335,9 @@
     } else {
       kind = "str";
       for (i = 0; i < this.n; i++) {
-        keys[i] = this.raw(ci, i) === null ? null : this.text(col, i);
+        x = this.raw(ci, i) === null ? null : this.text(col, i);
+        // An empty tag list counts as missing.
+        keys[i] = col.type === "tags" && x === "" ? null : x;
       }
     }
     cached = this.keyCache[col.index] = { kind: kind, keys: keys };
@@ -577,7 +579,6 @@
 
     // Table in scroll container
     var scroll = h("div", "xs-runs-scroll");
-    scroll.tabIndex = -1;
     var table = h("table", "xs-runs");
     var caption = h("caption", "xs-visually-hidden", "Runs" + (this.project ? " of project " + this.project : ""));
     table.appendChild(caption);
