@@ -13,6 +13,9 @@
   const STORAGE_KEY = "xsite:charts";
   const DATASET = "points";
   const ROOT_MARGIN = "200px 0px";
+  // Vega's default legend limit; above it a legend is truncated (with a warning) and
+  // colours repeat anyway, so larger overlays rely on the tooltip instead.
+  const MAX_LEGEND_RUNS = 30;
   const SLIDER_DEBOUNCE_MS = 50;
   const X_AXES = [
     ["step", "Step", "step"],
@@ -274,6 +277,7 @@
       this.charts = [];
       this.busy = false;
       this.theme = null;
+      this.controls = null;
       this.debounceTimer = 0;
 
       for (const fig of section.querySelectorAll("figure.xs-chart")) {
@@ -319,6 +323,12 @@
         return { error: "invalid data-sources attribute" };
       }
       if (!specUrl) return { error: "missing data-spec attribute" };
+      if (list.length > MAX_LEGEND_RUNS && this.controls) {
+        this.controls.append(el("span", {
+          className: "xs-ctl-hint",
+          text: `${list.length} runs: hover a line to see its run.`,
+        }));
+      }
 
       const base = document.baseURI;
       const labels = disambiguate(list);
@@ -348,7 +358,7 @@
         sources,
         failed,
         total: list.length,
-        single: list.length <= 1,
+        noLegend: list.length <= 1 || list.length > MAX_LEGEND_RUNS,
       };
     }
 
@@ -361,6 +371,7 @@
         this.section.prepend(box);
       }
       box.replaceChildren();
+      this.controls = box;
       box.setAttribute("role", "group");
       box.setAttribute("aria-label", "Chart options");
       const id = (name) => `xs-charts-${this.id}-${name}`;
@@ -549,7 +560,7 @@
       if (c.result && c.specKey === specKey) {
         // Only the data changed (smoothing): swap the rows in the live view.
         const view = c.result.view;
-        view.change(DATASET, window.vega.changeset().remove(() => true).insert(r.rows));
+        view.change(DATASET, view.changeset().remove(() => true).insert(r.rows));
         await view.runAsync();
         this.finish(c, settings);
         return;
@@ -566,7 +577,7 @@
           enc.x.type = wall ? "temporal" : "quantitative";
           enc.x.title = X_TITLES[settings.xaxis];
         }
-        if (data.single && enc.color) enc.color.legend = null;
+        if (data.noLegend && enc.color) enc.color.legend = null;
       }
       spec.config = themedConfig(spec.config, theme);
 

@@ -707,7 +707,8 @@
         base = Math.min(280, Math.max(80, Math.round(maxLen * 7.2 + 22)));
       }
     }
-    var labelW = Math.round(col.label.length * 7.2 + 36);
+    // Room for the header label (bold), the sort arrow and padding.
+    var labelW = Math.round(col.label.length * 8 + 42);
     return Math.max(base, Math.min(labelW, 240));
   }
 

@@ -1,0 +1,146 @@
+"""What a person sees: the built site in Chromium, served under /<prefix>/."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import xsite
+from tests.browser.conftest import WatchedPage, serve
+from tests.test_build import make_store
+
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    tmp = tmp_path_factory.mktemp("browser")
+    store = tmp / "store"
+    ids = make_store(store, tmp)
+    ids["dirty"] = _dirty_git_run(tmp / "repo", store)
+    config = xsite.SiteConfig(
+        store=str(store),
+        out=str(tmp / "site"),
+        projects={"vision": xsite.ProjectSettings(headline="val/acc")},
+    )
+    report = xsite.build(config)
+    assert report.broken_links == []
+    yield from ((url, ids) for url in serve(tmp / "site"))
+
+
+def _dirty_git_run(repo: Path, store: Path) -> str:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@e", "-c", "commit.gpgsign=false"]
+    env = dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull)
+    repo.mkdir()
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True, env=env)
+    (repo / "train.py").write_text("lr = 0.1\n")
+    subprocess.run([*git, "add", "."], cwd=repo, check=True, env=env)
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=repo, check=True, env=env)
+    (repo / "train.py").write_text("lr = 0.5  # tuned\n")
+    cwd = Path.cwd()
+    os.chdir(repo)
+    try:
+        with xsite.init(project="vision", name="dirty-run", dir=store) as run:
+            run.log({"val/acc": 0.7})
+    finally:
+        os.chdir(cwd)
+    return run.id
+
+
+def test_every_page_linked_from_home_loads_cleanly(site, watched: WatchedPage) -> None:
+    url, _ = site
+    page = watched.page
+    page.goto(url)
+    links = page.eval_on_selector_all(
+        "main a[href]", "links => [...new Set(links.map(a => a.href))]"
+    )
+    assert len(links) >= 6
+    for link in links:
+        response = page.goto(link)
+        assert response is not None and response.ok, link
+        if "/projects/" in link:
+            page.wait_for_selector(".xs-runs-table[data-ready=true]", timeout=TIMEOUT_MS)
+        if "/runs/" in link:
+            page.wait_for_selector("figure[data-rendered=true]", timeout=TIMEOUT_MS)
+    assert watched.problems == []
+
+
+def test_runs_table_sorts_and_filters(site, watched: WatchedPage) -> None:
+    url, ids = site
+    page = watched.page
+    page.goto(f"{url}projects/vision/")
+    page.wait_for_selector(".xs-runs-table[data-ready=true]", timeout=TIMEOUT_MS)
+    assert page.locator("tr.xs-run-row").count() == 4
+
+    header = page.locator("th", has=page.locator("button", has_text="val/acc")).first
+    header.locator("button").click()
+    assert header.get_attribute("aria-sort") == "ascending"
+    ascending = page.eval_on_selector_all("tr.xs-run-row", "rows => rows.map(r => r.dataset.runId)")
+    header.locator("button").click()
+    assert header.get_attribute("aria-sort") == "descending"
+    descending = page.eval_on_selector_all(
+        "tr.xs-run-row", "rows => rows.map(r => r.dataset.runId)"
+    )
+    assert descending[0] == ids["lr0.1"]  # val/acc 4.9 is the highest
+    assert ascending.index(ids["lr0.01"]) < ascending.index(ids["lr0.1"])
+    assert descending[-1] == ids["evil"]  # NaN sorts last in both directions
+    assert ascending[-1] == ids["evil"]
+
+    page.get_by_label("Filter runs").fill("resnet")
+    page.wait_for_function("document.querySelectorAll('tr.xs-run-row').length === 2")
+    assert "2 of 4 runs" in page.locator(".xs-runs-count").inner_text()
+    page.get_by_label("Filter runs").fill("<img")
+    page.wait_for_function("document.querySelectorAll('tr.xs-run-row').length === 1")
+    assert page.locator("tr.xs-run-row a").inner_text() == "<img src=x onerror=alert(1)>"
+    assert watched.problems == []
+
+
+def test_charts_draw_and_the_smoothing_slider_changes_the_line(site, watched: WatchedPage) -> None:
+    url, ids = site
+    page = watched.page
+    page.goto(f"{url}runs/{ids['lr0.1']}/")
+    figure = page.locator("figure.xs-chart[data-key='train/loss']")
+    figure.and_(page.locator("[data-rendered=true]")).wait_for(timeout=TIMEOUT_MS)
+    lines = figure.locator("svg g.mark-line path")
+    assert lines.count() >= 2  # raw and smoothed
+    before = lines.last.get_attribute("d")
+    slider = page.get_by_label("Smoothing")
+    slider.evaluate(
+        "el => { el.value = '0.95'; el.dispatchEvent(new Event('input', {bubbles: true})); }"
+    )
+    page.wait_for_selector(
+        "figure.xs-chart[data-key='train/loss'][data-smoothing='0.95'][data-rendered=true]",
+        timeout=TIMEOUT_MS,
+    )
+    page.wait_for_function(
+        "before => { const p = document.querySelectorAll("
+        "\"figure[data-key='train/loss'] svg g.mark-line path\"); "
+        "return p.length && p[p.length - 1].getAttribute('d') !== before; }",
+        arg=before,
+        timeout=TIMEOUT_MS,
+    )
+    assert watched.problems == []
+
+
+def test_run_page_shows_artifacts_and_the_uncommitted_diff(site, watched: WatchedPage) -> None:
+    url, ids = site
+    page = watched.page
+    page.goto(f"{url}runs/{ids['lr0.1']}/")
+    image = page.locator("#artifacts img")
+    image.wait_for()
+    page.wait_for_function("() => document.querySelector('#artifacts img').complete")
+    assert image.evaluate("img => img.naturalWidth") == 1
+    link = page.locator("#artifacts a", has_text="train.log")
+    response = page.request.get(link.evaluate("a => a.href"))
+    assert response.ok and b"epoch 1" in response.body()
+
+    page.goto(f"{url}runs/{ids['dirty']}/")
+    diff = page.locator("details.xs-diff")
+    diff.locator("summary").click()
+    assert "+lr = 0.5  # tuned" in diff.locator("pre").inner_text()
+    assert "git checkout" in page.locator("#code pre.xs-code").first.inner_text()
+    assert watched.problems == []
