@@ -7,6 +7,7 @@ Everything is gathered and every page made before the first byte is written.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import time
@@ -97,7 +98,7 @@ def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildRepor
             writer.write(page.path, render(theme, page, site), key=page.key)
             report.pages_rendered += 1
         report_progress("Writing pages", 1, None)
-    for data_file in [*data_files, *_asset_files(theme, config)]:
+    for data_file in [*data_files, *_asset_files(theme)]:
         writer.write(data_file.path, data_file.content)
     for run in model.runs:
         fresh = gathered.fresh.get(run.id)
@@ -138,25 +139,33 @@ def find_broken_links(writer: SiteWriter, pages: list[Page]) -> list[str]:
     return sorted(set(broken))
 
 
-def _asset_files(theme: Theme, config: SiteConfig) -> list[DataFile]:
+def _asset_files(theme: Theme) -> list[DataFile]:
     files = [
         DataFile(f"assets/{name}", path.read_bytes()) for name, path in theme.static_files().items()
     ]
     spec = orjson.dumps(metric_chart_spec(), option=orjson.OPT_SORT_KEYS)
     files.append(DataFile(CHART_SPEC, spec))
-    files.append(DataFile(VEGA_BUNDLE, _vega_bundle(config.cache_dir)))
+    files.append(DataFile(VEGA_BUNDLE, _vega_bundle()))
     return files
 
 
-def _vega_bundle(cache_dir: Path) -> bytes:
-    """The Vega, Vega-Lite and vega-embed JavaScript that vl-convert ships (cached: building
-    it takes seconds)."""
-    cached = cache_dir / f"vega-{vl_convert.__version__}.js"
-    if cached.is_file():
+def _vega_bundle() -> bytes:
+    """The Vega, Vega-Lite and vega-embed JavaScript that vl-convert ships. Making it takes
+    seconds, so it is cached per vl-convert version in the user's cache folder."""
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    cached = cache_home / "xsite" / f"vega-{vl_convert.__version__}.js"
+    try:
         return cached.read_bytes()
+    except OSError:
+        pass
     bundle = vl_convert.javascript_bundle().encode("utf-8")
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    cached.write_bytes(bundle)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(bundle)
+        tmp.replace(cached)
+    except OSError:
+        pass  # a read-only home: build without the cache
     return bundle
 
 

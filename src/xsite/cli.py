@@ -178,3 +178,7 @@ def _format_number(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+if __name__ == "__main__":
+    app()

@@ -227,9 +227,11 @@ class StoreReader:
             return None
         # Parts are in write order, so the last row is the latest record.
         record = table.slice(table.num_rows - 1).to_pylist()[0]
-        record["last_seen"] = self._last_seen(record["updated_at"], files.heartbeats)
-        if record["status"] == "running" and self._is_stale(record["last_seen"]):
-            record["status"] = "crashed"
+        record["last_seen"] = record["updated_at"]
+        if record["status"] == "running":  # only a live run's heartbeats say anything new
+            record["last_seen"] = self._last_seen(record["updated_at"], files.heartbeats)
+            if self._is_stale(record["last_seen"]):
+                record["status"] = "crashed"
         return record
 
     def snapshots(self, run_ids: Iterable[str] | None = None) -> pa.Table:
