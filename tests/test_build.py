@@ -50,6 +50,8 @@ def make_store(store: Path, tmp_path: Path) -> dict[str, str]:
     plot.write_bytes(png_bytes())
     log = tmp_path / "train.log"
     log.write_text("epoch 1 loss 0.5\n<b>not bold</b>\n")
+    report = tmp_path / "report.html"
+    report.write_text("<script>alert('artifact')</script>")
     for lr in (0.1, 0.01):
         with xsite.init(
             project="vision",
@@ -64,6 +66,7 @@ def make_store(store: Path, tmp_path: Path) -> dict[str, str]:
                 run.log({"train/loss": 1 / (step + 1), "val/acc": lr * step}, step=step)
             run.log_artifact(plot)
             run.log_artifact(log)
+            run.log_artifact(report)
         ids[f"lr{lr}"] = run.id
     with xsite.init(project="vision", name=EVIL, tags=[EVIL], capture=False, dir=store) as run:
         run.log({"val/acc": math.nan, "train/loss": math.inf})
@@ -151,9 +154,15 @@ def test_run_page_shows_everything_the_store_holds(built) -> None:
     assert sources == [{"label": "resnet-lr0.1", "run": ids["lr0.1"], "src": "metrics.json"}]
     artifacts = page.select_one("#artifacts")
     assert artifacts.find("img", src="./../../runs/" + ids["lr0.1"] + "/artifacts/confusion.png")
-    preview = artifacts.find("details", class_="xs-artifact-text")
-    assert "<b>not bold</b>" in preview.pre.get_text()  # shown as text, escaped
+    previews = {d.summary.get_text(): d.pre.get_text() for d in artifacts("details")}
+    assert "<b>not bold</b>" in previews["train.log"]  # shown as text, escaped
+    assert previews["report.html"] == "<script>alert('artifact')</script>"
     assert (site / f"runs/{ids['lr0.1']}/artifacts/confusion.png").read_bytes() == png_bytes()
+    # An HTML artifact would run script in the site's origin: it is a download, never a page.
+    html_link = artifacts.find("a", string="report.html")
+    assert html_link.has_attr("download")
+    assert not artifacts.find("a", string="train.log").has_attr("download")
+    assert page.find("script", string=lambda text: text and "artifact" in text) is None
     metrics = json.loads((site / f"runs/{ids['lr0.1']}/metrics.json").read_text())
     assert metrics["series"]["val/acc"]["step"] == list(range(50))
     assert len(metrics["series"]["val/acc"]["time"]) == 50

@@ -39,6 +39,11 @@ TEXT_SUFFIXES = frozenset(
 )
 
 
+# Opened as a page, these run script in the site's origin, which on GitHub Pages is shared
+# by all of an account's project sites: the site offers them as downloads instead.
+ACTIVE_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".svg", ".xml"})
+
+
 @dataclass(frozen=True)
 class Artifact:
     name: str
@@ -46,12 +51,19 @@ class Artifact:
     sha256: str
 
     @property
+    def suffix(self) -> str:
+        return "." + self.name.rsplit(".", 1)[-1].lower() if "." in self.name else ""
+
+    @property
+    def active(self) -> bool:
+        return self.suffix in ACTIVE_SUFFIXES
+
+    @property
     def kind(self) -> str:
         """``image`` (shown inline), ``text`` (previewed) or ``file`` (linked)."""
-        suffix = "." + self.name.rsplit(".", 1)[-1].lower() if "." in self.name else ""
-        if suffix in IMAGE_SUFFIXES:
+        if self.suffix in IMAGE_SUFFIXES:
             return "image"
-        if suffix in TEXT_SUFFIXES:
+        if self.suffix in TEXT_SUFFIXES:
             return "text"
         return "file"
 
