@@ -170,9 +170,7 @@ def runs_table(project: Project) -> dict[str, Any]:
         {"id": cid, "label": label, "group": "run", "type": kind}
         for cid, label, kind in RUN_COLUMNS
     ]
-    for key in param_keys:
-        kind = _param_type([run.params.get(key) for run in project.runs])
-        columns.append({"id": f"params.{key}", "label": key, "group": "params", "type": kind})
+    # Metrics before params: what a run achieved is what people scan a runs table for.
     for key in metric_keys:
         for suffix, label in (("", key), (".min", f"{key} (min)"), (".max", f"{key} (max)")):
             columns.append(
@@ -183,6 +181,9 @@ def runs_table(project: Project) -> dict[str, Any]:
                     "type": "number",
                 }
             )
+    for key in param_keys:
+        kind = _param_type([run.params.get(key) for run in project.runs])
+        columns.append({"id": f"params.{key}", "label": key, "group": "params", "type": kind})
     visible = [cid for cid, _, _ in RUN_COLUMNS]
     visible += [
         f"params.{k}" for k in _default_keys(project.params, param_keys, DEFAULT_PARAM_COLUMNS)
@@ -203,13 +204,13 @@ def runs_table(project: Project) -> dict[str, Any]:
             run.started_at.isoformat(),
             run.duration_s,
         ]
-        values += [_json_value(run.params.get(key)) for key in param_keys]
         for key in metric_keys:
             summary = run.metrics.get(key)
             if summary is None:
                 values += [None, None, None]
             else:
                 values += [json_number(summary.last), _maybe(summary.min), _maybe(summary.max)]
+        values += [_json_value(run.params.get(key)) for key in param_keys]
         rows.append({"id": run.id, "url": run.url, "values": values})
     return {
         "format": 1,

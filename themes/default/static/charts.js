@@ -16,6 +16,7 @@
   // Vega's default legend limit; above it a legend is truncated (with a warning) and
   // colours repeat anyway, so larger overlays rely on the tooltip instead.
   const MAX_LEGEND_RUNS = 30;
+  const LEGEND_LABEL_PX = 150;
   const SLIDER_DEBOUNCE_MS = 50;
   const X_AXES = [
     ["step", "Step", "step"],
@@ -212,19 +213,41 @@
     const muted = read("var(--xs-muted, " + fg + ")");
     const border = read("var(--xs-border, rgba(128, 128, 128, 0.35))");
     const bg = read("var(--xs-bg, Canvas)");
+    const accent = read("var(--xs-accent, #4c78a8)");
     const font = getComputedStyle(section).fontFamily;
     probe.remove();
     const dark = luminance(fg) > luminance(bg);
-    return { fg, muted, border, font, dark, key: [fg, muted, border, font].join("|") };
+    const grid = mix(border, bg, 0.6);
+    return {
+      fg, muted, border, grid, accent, font, dark,
+      key: [fg, muted, border, grid, accent, font].join("|"),
+    };
+  }
+
+  function rgb(color) {
+    const m = /rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)(?:[\s,/]+([\d.]+%?))?/.exec(color || "");
+    if (!m) return null;
+    let a = m[4] === undefined ? 1 : parseFloat(m[4]);
+    if (m[4] && m[4].endsWith("%")) a /= 100;
+    return [+m[1], +m[2], +m[3], a];
   }
 
   function luminance(color) {
-    const m = /rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/.exec(color || "");
-    if (!m) return 0;
-    return 0.2126 * +m[1] + 0.7152 * +m[2] + 0.0722 * +m[3];
+    const c = rgb(color);
+    return c ? 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] : 0;
   }
 
-  function themedConfig(base, theme) {
+  // Gridlines a little lighter than borders: `weight` of colour a over opaque b.
+  function mix(a, b, weight) {
+    const x = rgb(a);
+    const y = rgb(b);
+    if (!x || !y || y[3] < 1) return a;
+    const w = weight * x[3];
+    const ch = (i) => Math.round(x[i] * w + y[i] * (1 - w));
+    return `rgb(${ch(0)}, ${ch(1)}, ${ch(2)})`;
+  }
+
+  function themedConfig(base, theme, singleRun, width) {
     const cfg = base && typeof base === "object" ? base : {};
     const merge = (name, extra) => ({ ...(cfg[name] || {}), ...extra });
     const out = { ...cfg, background: "transparent" };
@@ -232,14 +255,71 @@
     out.axis = merge("axis", {
       labelColor: theme.muted,
       titleColor: theme.fg,
-      gridColor: theme.border,
+      gridColor: theme.grid,
       domainColor: theme.border,
       tickColor: theme.border,
       titleFontWeight: "normal",
     });
-    out.legend = merge("legend", { labelColor: theme.fg, titleColor: theme.fg });
+    // The legend symbol comes from the faint raw layer; draw it solid.
+    // A bottom legend does not wrap by itself: give it as many columns as fit.
+    out.legend = merge("legend", {
+      labelColor: theme.fg,
+      titleColor: theme.fg,
+      symbolOpacity: 1,
+      symbolStrokeWidth: 2,
+      labelLimit: LEGEND_LABEL_PX,
+      columns: Math.max(1, Math.floor((width || 0) / (LEGEND_LABEL_PX + 40))),
+    });
+    if (singleRun) out.range = { ...(cfg.range || {}), category: [theme.accent] };
     out.title = merge("title", { color: theme.fg });
+    // A line is drawn as one <path>, so per-point ARIA descriptions are never read,
+    // yet Vega-Lite would format them for every point (about 40% of render time).
+    out.line = merge("line", { aria: false });
     return out;
+  }
+
+  // The page's template with only data, y scale type, x type/title, legend and config set.
+  function makeSpec(template, rows, settings, noLegend, singleRun, theme, width) {
+    const spec = JSON.parse(template);
+    spec.data = { name: DATASET, values: rows };
+    const wall = settings.xaxis === "wall";
+    for (const layer of Array.isArray(spec.layer) ? spec.layer : [spec]) {
+      const enc = layer.encoding;
+      if (!enc) continue;
+      if (enc.y) {
+        const scale = { ...(enc.y.scale || {}), type: settings.log ? "log" : "linear" };
+        if (settings.log) delete scale.zero; // Vega-Lite warns that "zero" does not apply to log
+        enc.y.scale = scale;
+      }
+      if (enc.x) {
+        enc.x.type = wall ? "temporal" : "quantitative";
+        enc.x.title = X_TITLES[settings.xaxis];
+      }
+      if (noLegend && enc.color) enc.color.legend = null;
+    }
+    spec.config = themedConfig(spec.config, theme, singleRun, width);
+    return spec;
+  }
+
+  // Vega's code is compiled lazily by the JS engine on first use, which makes the
+  // first chart of a page slow. While the runs' data is still downloading, draw a
+  // tiny throwaway chart off-document so that cost is paid during the wait.
+  let warmedUp = false;
+  function warmUp(template, settings, noLegend, theme) {
+    if (warmedUp) return;
+    warmedUp = true;
+    const rows = [];
+    for (let i = 0; i < 4; i++) {
+      rows.push({ run: "a", step: i, x: i, value: i + 1, smoothed: i + 1 });
+      rows.push({ run: "b", step: i, x: i, value: i + 2, smoothed: i + 2 });
+    }
+    const spec = makeSpec(template, rows, settings, noLegend, false, theme, 400);
+    const holder = document.createElement("div");
+    holder.style.width = "400px";
+    window
+      .vegaEmbed(holder, spec, { renderer: "svg", actions: false, tooltip: false })
+      .then((res) => res.finalize())
+      .catch(() => {});
   }
 
   /* ---------------------------------------------------------------- DOM */
@@ -323,6 +403,10 @@
         return { error: "invalid data-sources attribute" };
       }
       if (!specUrl) return { error: "missing data-spec attribute" };
+      if (window.location.protocol === "file:") {
+        // Browsers refuse fetch() from file:// pages (and log a CORS error per request).
+        return { error: "browsers block data requests from pages opened as files" };
+      }
       if (list.length > MAX_LEGEND_RUNS && this.controls) {
         this.controls.append(el("span", {
           className: "xs-ctl-hint",
@@ -340,7 +424,17 @@
           return Promise.reject(e);
         }
       });
-      const [specR, ...docsR] = await Promise.allSettled([specP, ...docsP]);
+      let settled = false;
+      const all = Promise.allSettled([specP, ...docsP]).then((r) => {
+        settled = true;
+        return r;
+      });
+      specP.then((template) => {
+        if (settled || !template || typeof template !== "object") return;
+        if (!this.theme) this.theme = readTheme(this.section);
+        warmUp(JSON.stringify(template), this.settings, list.length <= 1 || list.length > MAX_LEGEND_RUNS, this.theme);
+      }, () => {});
+      const [specR, ...docsR] = await all;
       if (specR.status === "rejected") return { error: reasonOf(specR.reason) };
 
       const sources = [];
@@ -566,20 +660,7 @@
         return;
       }
 
-      const spec = JSON.parse(data.template);
-      spec.data = { name: DATASET, values: r.rows };
-      const wall = settings.xaxis === "wall";
-      for (const layer of Array.isArray(spec.layer) ? spec.layer : [spec]) {
-        const enc = layer.encoding;
-        if (!enc) continue;
-        if (enc.y) enc.y.scale = { ...(enc.y.scale || {}), type: settings.log ? "log" : "linear" };
-        if (enc.x) {
-          enc.x.type = wall ? "temporal" : "quantitative";
-          enc.x.title = X_TITLES[settings.xaxis];
-        }
-        if (data.noLegend && enc.color) enc.color.legend = null;
-      }
-      spec.config = themedConfig(spec.config, theme);
+      const spec = makeSpec(data.template, r.rows, settings, data.noLegend, data.total === 1, theme, c.plot.clientWidth);
 
       const holder = el("div", { className: "xs-chart-vega" });
       const old = c.result;

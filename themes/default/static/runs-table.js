@@ -686,30 +686,47 @@
     this.render(true);
   };
 
+  // The longest displayed text among up to 200 sampled rows, in characters.
+  function sampledLength(self, col, measure) {
+    var maxLen = 0;
+    var step = Math.max(1, Math.floor(self.n / 200));
+    for (var i = 0; i < self.n; i += step) {
+      var len = measure(i);
+      if (len > maxLen) maxLen = len;
+    }
+    return maxLen;
+  }
+
   function columnWidth(self, col) {
-    if (col === self.nameCol) return 220;
     var base;
+    if (col === self.nameCol) {
+      var nameLen = sampledLength(self, col, function (i) { return self.text(col, i).length; });
+      return Math.min(300, Math.max(140, Math.round(nameLen * 7.2 + 30)));
+    }
     switch (col.type) {
       case "status": base = 96; break;
-      case "date": base = 136; break;
+      case "date": base = 152; break;
       case "duration": base = 84; break;
       case "number": base = 88; break;
       case "bool": base = 72; break;
-      case "tags": base = 150; break;
+      case "tags": {
+        var tagLen = sampledLength(self, col, function (i) {
+          var tags = self.rows[i].values[col.index];
+          if (!Array.isArray(tags)) return 0;
+          return tags.reduce(function (sum, t) { return sum + String(t).length * 7 + 22; }, 0);
+        });
+        base = Math.min(260, Math.max(90, tagLen + 16));
+        break;
+      }
       default: {
-        // Estimate from a sample of values.
-        var maxLen = 0;
-        var step = Math.max(1, Math.floor(self.n / 200));
-        for (var i = 0; i < self.n; i += step) {
-          var len = self.text(col, i).length;
-          if (len > maxLen) maxLen = len;
-        }
+        var maxLen = sampledLength(self, col, function (i) { return self.text(col, i).length; });
         base = Math.min(280, Math.max(80, Math.round(maxLen * 7.2 + 22)));
       }
     }
-    // Room for the header label (bold), the sort arrow and padding.
+    // Room for the header label (bold) and the sort arrow; long labels are cut with an
+    // ellipsis (the full label is the button's title) rather than widening the column.
     var labelW = Math.round(col.label.length * 8 + 42);
-    return Math.max(base, Math.min(labelW, 240));
+    return Math.max(base, Math.min(labelW, 150));
   }
 
   RunsTable.prototype.buildHeader = function () {
