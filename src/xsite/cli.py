@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -64,8 +63,7 @@ def list_runs(
         table.add_column(column)
     for column in metric_columns:
         table.add_column(column.removeprefix("metrics."), justify="right")
-    for row in runs.itertuples(index=False):
-        record = row._asdict()
+    for record in runs.to_dict("records"):
         table.add_row(
             record["run_id"],
             record["project"],
@@ -74,7 +72,7 @@ def list_runs(
             record["started_at"].strftime("%Y-%m-%d %H:%M"),
             _format_duration(record["duration_s"]),
             ", ".join(record["tags"]),
-            *(_format_number(getattr(row, _field(runs, c))) for c in metric_columns),
+            *(_format_number(record[column]) for column in metric_columns),
         )
     console.print(table)
 
@@ -154,11 +152,6 @@ def _user_errors() -> Iterator[None]:
     except XsiteError as exc:
         err_console.print(f"[bold red]Error:[/] {exc}")
         raise typer.Exit(1) from exc
-
-
-def _field(frame: pd.DataFrame, column: str) -> str:
-    # itertuples renames columns that are not identifiers to _<position>.
-    return f"_{list(frame.columns).index(column)}"
 
 
 def _status_markup(status: str) -> str:

@@ -12,7 +12,7 @@ import json
 import pickle
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from xsite.model import PREVIEW_BYTES, Artifact, RunRecord
 from xsite.series import json_number, keep_indices, summarize
-from xsite.store.reader import RunFiles, SkippedFile, StoreReader
+from xsite.store.reader import RunFiles, StoreReader
 from xsite.store.schema import artifact_parts
 from xsite.store.values import decode_param
 from xsite.store.writer import safe_artifact_name
@@ -39,13 +39,12 @@ class RunData:
     files: RunFiles
 
 
-@dataclass
+@dataclass(frozen=True)
 class Gathered:
     records: list[RunRecord]
+    """Every readable run, newest first."""
     fresh: dict[str, RunData]
     """Runs read this build (new or changed since the cached build)."""
-    skipped: list[SkippedFile] = field(default_factory=list)
-    reader: StoreReader | None = None
 
 
 class RunCache:
@@ -118,7 +117,7 @@ def gather(
         records.append(record)
     cache.save(signatures)
     records.sort(key=lambda r: (r.started_at, r.id), reverse=True)
-    return Gathered(records=records, fresh=fresh, skipped=list(reader.skipped), reader=reader)
+    return Gathered(records=records, fresh=fresh)
 
 
 def read_run(reader: StoreReader, files: RunFiles, chart_points: int) -> RunData | None:

@@ -144,8 +144,11 @@
     }
   }
 
-  // Rows for one chart under the given settings, plus counts for the notes.
-  function buildRows(sources, key, settings) {
+  // Points for one chart under the given settings, plus counts for the notes.
+  // The set and order of points depend only on the key and the x axis, so when
+  // only the smoothing changes, `smoothedOnly` returns just the new smoothed
+  // values (same order) for updating the drawn points in place.
+  function buildRows(sources, key, settings, smoothedOnly) {
     const w = settings.smoothing;
     const mode = settings.xaxis;
     const log = settings.log;
@@ -154,6 +157,7 @@
     let nonFinite = 0;
     let nonPositive = 0;
     let noTime = 0;
+    let drawable = 0;
     for (let si = 0; si < sources.length; si++) {
       const src = sources[si];
       const s = src.get(key);
@@ -170,7 +174,7 @@
         const y = value[i];
         last = last * w + (1 - w) * y;
         wPow *= w;
-        const sm = w === 0 ? y : last / (1 - wPow);
+        let sm = w === 0 ? y : last / (1 - wPow);
         let x;
         if (mode === "step") x = step[i];
         else if (mode === "relative") x = time[i];
@@ -180,19 +184,21 @@
           continue;
         }
         let rv = y;
-        let rs = sm;
         if (log) {
+          // Not representable on a log scale: a gap in that line (null), no warning.
           if (!(rv > 0)) {
             rv = null;
             nonPositive++;
           }
-          if (!(rs > 0)) rs = null;
-          if (rv === null && rs === null) continue;
+          if (!(sm > 0)) sm = null;
+          if (rv !== null || sm !== null) drawable++;
+        } else {
+          drawable++;
         }
-        rows.push({ run: label, step: step[i], x, value: rv, smoothed: rs });
+        rows.push(smoothedOnly ? sm : { run: label, step: step[i], x, value: rv, smoothed: sm });
       }
     }
-    return { rows, present, nonFinite, nonPositive, noTime };
+    return { rows, present, nonFinite, nonPositive, noTime, drawable };
   }
 
   /* -------------------------------------------------------------- theming */
@@ -380,6 +386,7 @@
           result: null, // vega-embed result currently shown
           holder: null,
           specKey: null,
+          rows: null,
         });
       }
 
@@ -608,7 +615,7 @@
 
     /* drawing */
 
-    async render(c) {
+    async render(c, full) {
       const data = await this.ready;
       const settings = this.settings;
       if (data.error) {
@@ -620,7 +627,9 @@
       if (!this.theme) this.theme = readTheme(this.section);
       const theme = this.theme;
 
-      const r = buildRows(data.sources, c.key, settings);
+      const specKey = [settings.xaxis, settings.log, theme.key].join("|");
+      const inPlace = Boolean(!full && c.result && c.specKey === specKey && c.rows);
+      const r = buildRows(data.sources, c.key, settings, inPlace);
       const notes = [];
       if (r.nonFinite) {
         notes.push(`${r.nonFinite} non-finite value${r.nonFinite === 1 ? "" : "s"} (NaN/∞) not drawn`);
@@ -641,7 +650,7 @@
         this.finish(c, settings);
         return;
       }
-      if (!r.rows.length) {
+      if (!r.drawable) {
         const text = settings.log && r.nonPositive
           ? "No positive finite values to draw on a log scale."
           : "No finite values to draw.";
@@ -650,15 +659,19 @@
         return;
       }
 
-      const specKey = [settings.xaxis, settings.log, theme.key].join("|");
-      if (c.result && c.specKey === specKey) {
-        // Only the data changed (smoothing): swap the rows in the live view.
+      if (inPlace && r.rows.length === c.rows.length) {
+        // Only the smoothing changed: update that field of the drawn points, which is
+        // much cheaper for Vega than replacing them.
+        const next = new Map();
+        for (let i = 0; i < c.rows.length; i++) next.set(c.rows[i], r.rows[i]);
         const view = c.result.view;
-        view.change(DATASET, view.changeset().remove(() => true).insert(r.rows));
+        const value = (t) => (next.has(t) ? next.get(t) : t.smoothed);
+        view.change(DATASET, view.changeset().modify(() => true, "smoothed", value));
         await view.runAsync();
         this.finish(c, settings);
         return;
       }
+      if (inPlace) return this.render(c, true); // not expected: same key and x axis
 
       const spec = makeSpec(data.template, r.rows, settings, data.noLegend, data.total === 1, theme, c.plot.clientWidth);
 
@@ -682,6 +695,7 @@
         throw err;
       }
       if (old) old.finalize();
+      c.rows = null;
       // Drop whatever else the plot showed (old chart, "Loading…", a message).
       for (const child of Array.from(c.plot.childNodes)) if (child !== holder) child.remove();
       holder.classList.remove("xs-chart-vega-pending");
@@ -689,6 +703,7 @@
       c.result = result;
       c.holder = holder;
       c.specKey = specKey;
+      c.rows = r.rows; // the objects Vega now holds as its tuples
       this.finish(c, settings);
     }
 
@@ -698,6 +713,7 @@
         c.result = null;
         c.holder = null;
         c.specKey = null;
+        c.rows = null;
       }
       c.plot.replaceChildren(node);
       c.fig.classList.add("xs-chart-message");
