@@ -18,7 +18,6 @@ import glob
 import http.server
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -28,6 +27,8 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from harness import measure, run_child
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -124,31 +125,6 @@ def cli_build(store: str, out: str) -> dict[str, float]:
 CASES = {f.__name__: f for f in (raw_read, write_bytes, build, cli_build)}
 
 
-def measure(
-    name: str, *args: str, repeat: int = 1, before: object = None
-) -> tuple[dict[str, float], float]:
-    results, peaks = [], []
-    for _ in range(repeat):
-        if callable(before):
-            before()
-        output = subprocess.run(
-            [sys.executable, __file__, "--child", name, json.dumps(args)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        record = json.loads(output.strip().splitlines()[-1])
-        peaks.append(record.pop("peak_rss_mb"))
-        results.append(record)
-    return {k: statistics.median(r[k] for r in results) for k in results[0]}, max(peaks)
-
-
-def child(name: str, args_json: str) -> None:
-    result = CASES[name](*json.loads(args_json))
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(result))
-
-
 # -- the browser -------------------------------------------------------------------------------
 
 
@@ -224,7 +200,7 @@ def site_case(
     made = make_store(store, runs, keys, steps)
     size = f"{runs:,} runs × {keys} keys × {steps:,} steps"
     rows.append((f"write the store via the API ({size})", f"{made:.1f}", "–", "2 processes"))
-    raw, raw_peak = measure("raw_read", store, repeat=repeat)
+    raw, raw_peak = measure(__file__, "raw_read", store, repeat=repeat)
     rows.append(
         (
             f"raw pyarrow read of every part ({size})",
@@ -237,11 +213,11 @@ def site_case(
     def wipe() -> None:
         shutil.rmtree(site.parent, ignore_errors=True)
 
-    cold, cold_peak = measure("build", store, str(site), repeat=repeat, before=wipe)
+    cold, cold_peak = measure(__file__, "build", store, str(site), repeat=repeat, before=wipe)
     site_bytes = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
     files = sum(1 for p in site.rglob("*") if p.is_file())
     copy_to = work / f"{label}-copy"
-    written, _ = measure("write_bytes", str(site), str(copy_to))
+    written, _ = measure(__file__, "write_bytes", str(site), str(copy_to))
     shutil.rmtree(copy_to)
     limit = 5 * raw["seconds"] + written["seconds"]
     rows.append(
@@ -254,7 +230,7 @@ def site_case(
             f"{site_bytes / 1e6:.0f} MB in {files:,} files",
         )
     )
-    from_cli, _ = measure("cli_build", store, str(site))
+    from_cli, _ = measure(__file__, "cli_build", store, str(site))
     rows.append(
         (
             f"no-change rebuild, `xsite build` command ({size})",
@@ -267,7 +243,9 @@ def site_case(
     def add_run() -> None:
         generate(store, runs + int(time.time() * 1000) % 1_000_000, 1, keys, steps)
 
-    incremental, inc_peak = measure("build", store, str(site), repeat=repeat, before=add_run)
+    incremental, inc_peak = measure(
+        __file__, "build", store, str(site), repeat=repeat, before=add_run
+    )
     rows.append(
         (
             f"rebuild after one new run, `build()` ({size})",
@@ -278,7 +256,7 @@ def site_case(
             f"{incremental['files_written']:.0f} files written",
         )
     )
-    inc_cli, _ = measure("cli_build", store, str(site), repeat=repeat, before=add_run)
+    inc_cli, _ = measure(__file__, "cli_build", store, str(site), repeat=repeat, before=add_run)
     rows.append(
         (
             f"rebuild after one new run, `xsite build` command ({size})",
@@ -298,7 +276,7 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(*args.child)
+        run_child(CASES, *args.child)
         return
     big, many, overlay = ((50, 20, 1000), (500, 10, 100), (100, 10, 200))
     if not args.quick:
@@ -327,7 +305,7 @@ def main() -> None:
 
         store, site = str(work / "overlay-store"), work / "overlay-out" / "site"
         make_store(store, *overlay)
-        measure("build", store, str(site))
+        measure(__file__, "build", store, str(site))
         all_runs = json.loads((site / "runs.json").read_text())["runs"]
         keys = sorted(all_runs[0]["metrics"])
         page = comparison_page(site, [r["id"] for r in all_runs][:100], keys)

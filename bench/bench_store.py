@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
-import resource
 import shutil
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-CASES: dict[str, str] = {}
+from harness import Case, measure, run_child
+
+CASES: dict[str, Case] = {}
 
 
 def case(function):  # type: ignore[no-untyped-def]
@@ -107,29 +104,6 @@ def make_store(store: str, runs: int, keys: int, steps: int, parts: int) -> None
                     run.flush()
 
 
-def measure(name: str, repeat: int, *args: object) -> tuple[dict[str, float], float]:
-    """Median of ``repeat`` fresh processes; returns (median results, max peak RSS in MB)."""
-    results, peaks = [], []
-    for _ in range(repeat):
-        output = subprocess.run(
-            [sys.executable, __file__, "--child", name, json.dumps(args)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        record = json.loads(output.strip().splitlines()[-1])
-        peaks.append(record.pop("peak_rss_mb"))
-        results.append(record)
-    median = {k: statistics.median(r[k] for r in results) for k in results[0]}
-    return median, max(peaks)
-
-
-def child(name: str, args_json: str) -> None:
-    result = CASES[name](*json.loads(args_json))
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(result))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -137,14 +111,16 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(*args.child)
+        run_child(CASES, *args.child)
         return
     runs, keys, steps = (50, 10, 100) if args.quick else (1000, 10, 1000)
     calls = 20_000 if args.quick else 500_000
     rows = []
     work = Path(tempfile.mkdtemp(prefix="xsite-bench-"))
     try:
-        result, peak = measure("log_throughput", args.repeat, str(work / "log"), calls)
+        result, peak = measure(
+            __file__, "log_throughput", str(work / "log"), calls, repeat=args.repeat
+        )
         rows.append(
             (
                 f"run.log, {calls:,} calls × 10 metrics, 1 core",
@@ -169,7 +145,7 @@ def main() -> None:
                     f"{size / 1e6:.0f} MB on disk",
                 )
             )
-            raw, raw_peak = measure("raw_scan", args.repeat, store)
+            raw, raw_peak = measure(__file__, "raw_scan", store, repeat=args.repeat)
             rows.append(
                 (
                     f"raw pyarrow.dataset scan ({label})",
@@ -179,7 +155,7 @@ def main() -> None:
                 )
             )
             for name in ("load_metrics_arrow", "load_metrics", "load_runs"):
-                result, peak = measure(name, args.repeat, store)
+                result, peak = measure(__file__, name, store, repeat=args.repeat)
                 baseline = raw["with_pandas_s"] if name == "load_metrics" else raw["seconds"]
                 compared = "raw scan + to_pandas" if name == "load_metrics" else "raw scan"
                 rows.append(
