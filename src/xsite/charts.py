@@ -6,7 +6,8 @@ inserts the points into the spec's named dataset ``points``. One data file per r
 serves its run page and every comparison that overlays it.
 
 Fields of a point: ``run`` (label), ``step``, ``x`` (step, seconds since start, or wall time
-in ms), ``value`` (raw) and ``smoothed``.
+in ms), ``value`` (raw), ``smoothed``, and ``single`` (the series has one point, which a line
+cannot show: a final evaluation, say).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ POINTS_DATASET = "points"
 
 
 def metric_chart_spec() -> dict[str, Any]:
-    """Raw values as a faint line under the smoothed line, one colour per run."""
+    """Raw values as a faint line under the smoothed line, one colour per run, and a dot for
+    a series of a single point."""
     base = alt.Chart(alt.NamedData(POINTS_DATASET)).encode(
         x=alt.X("x:Q", title="step"),
         color=alt.Color("run:N", legend=alt.Legend(orient="bottom", title=None)),
@@ -37,7 +39,12 @@ def metric_chart_spec() -> dict[str, Any]:
     smoothed = base.mark_line(strokeWidth=2).encode(
         y=alt.Y("smoothed:Q", title=None, scale=y_scale)
     )
-    chart = alt.layer(raw, smoothed).properties(width="container", height=220)
+    lone = (
+        base.mark_point(filled=True, size=60)
+        .encode(y=alt.Y("value:Q", title=None, scale=y_scale))
+        .transform_filter("datum.single")
+    )
+    chart = alt.layer(raw, smoothed, lone).properties(width="container", height=220)
     spec = chart.configure_view(stroke=None).to_dict()
     spec.pop("$schema", None)  # a URL the offline site never fetches; keep the file self-contained
     return spec

@@ -144,3 +144,13 @@ def test_run_page_shows_artifacts_and_the_uncommitted_diff(site, watched: Watche
     assert "+lr = 0.5  # tuned" in diff.locator("pre").inner_text()
     assert "git checkout" in page.locator("#code pre.xs-code").first.inner_text()
     assert watched.problems == []
+
+
+def test_a_metric_logged_once_shows_as_a_dot(site, watched: WatchedPage) -> None:
+    url, ids = site
+    page = watched.page
+    page.goto(f"{url}runs/{ids['bert']}/")  # one val/acc point: a line could not show it
+    figure = page.locator("figure.xs-chart[data-key='val/acc'][data-rendered=true]")
+    figure.wait_for(timeout=TIMEOUT_MS)
+    assert figure.locator("svg g.mark-symbol path").count() == 1
+    assert watched.problems == []

@@ -96,8 +96,9 @@
     constructor(label, doc) {
       this.label = label;
       this.doc = doc;
-      const started = doc && typeof doc.started_at === "string" ? Date.parse(doc.started_at) : NaN;
-      this.startMs = started;
+      // ISO 8601 from Python has microseconds; keep milliseconds for every browser's parser.
+      const iso = doc && typeof doc.started_at === "string" ? doc.started_at.replace(/(\.\d{3})\d+/, "$1") : "";
+      this.startMs = iso ? Date.parse(iso) : NaN;
       this.series = doc && doc.series && typeof doc.series === "object" ? doc.series : {};
       this.cache = new Map();
     }
@@ -195,7 +196,9 @@
         } else {
           drawable++;
         }
-        rows.push(smoothedOnly ? sm : { run: label, step: step[i], x, value: rv, smoothed: sm });
+        rows.push(
+          smoothedOnly ? sm : { run: label, step: step[i], x, value: rv, smoothed: sm, single: n === 1 }
+        );
       }
     }
     return { rows, present, nonFinite, nonPositive, noTime, drawable };
@@ -288,6 +291,13 @@
   function makeSpec(template, rows, settings, noLegend, singleRun, theme, width) {
     const spec = JSON.parse(template);
     spec.data = { name: DATASET, values: rows };
+    // The layer that marks one-point series would be empty without any, and an empty
+    // layer makes Vega warn about an infinite extent: leave it out then.
+    if (Array.isArray(spec.layer) && !rows.some((row) => row.single)) {
+      spec.layer = spec.layer.filter(
+        (layer) => !(layer.transform || []).some((t) => t.filter === "datum.single")
+      );
+    }
     const wall = settings.xaxis === "wall";
     for (const layer of Array.isArray(spec.layer) ? spec.layer : [spec]) {
       const enc = layer.encoding;
@@ -305,27 +315,6 @@
     }
     spec.config = themedConfig(spec.config, theme, singleRun, width);
     return spec;
-  }
-
-  // Vega's code is compiled lazily by the JS engine on first use, which makes the
-  // first chart of a page slow. While the runs' data is still downloading, draw a
-  // tiny throwaway chart off-document so that cost is paid during the wait.
-  let warmedUp = false;
-  function warmUp(template, settings, noLegend, theme) {
-    if (warmedUp) return;
-    warmedUp = true;
-    const rows = [];
-    for (let i = 0; i < 4; i++) {
-      rows.push({ run: "a", step: i, x: i, value: i + 1, smoothed: i + 1 });
-      rows.push({ run: "b", step: i, x: i, value: i + 2, smoothed: i + 2 });
-    }
-    const spec = makeSpec(template, rows, settings, noLegend, false, theme, 400);
-    const holder = document.createElement("div");
-    holder.style.width = "400px";
-    window
-      .vegaEmbed(holder, spec, { renderer: "svg", actions: false, tooltip: false })
-      .then((res) => res.finalize())
-      .catch(() => {});
   }
 
   /* ---------------------------------------------------------------- DOM */
@@ -431,17 +420,7 @@
           return Promise.reject(e);
         }
       });
-      let settled = false;
-      const all = Promise.allSettled([specP, ...docsP]).then((r) => {
-        settled = true;
-        return r;
-      });
-      specP.then((template) => {
-        if (settled || !template || typeof template !== "object") return;
-        if (!this.theme) this.theme = readTheme(this.section);
-        warmUp(JSON.stringify(template), this.settings, list.length <= 1 || list.length > MAX_LEGEND_RUNS, this.theme);
-      }, () => {});
-      const [specR, ...docsR] = await all;
+      const [specR, ...docsR] = await Promise.allSettled([specP, ...docsP]);
       if (specR.status === "rejected") return { error: reasonOf(specR.reason) };
 
       const sources = [];
@@ -651,9 +630,9 @@
         return;
       }
       if (!r.drawable) {
-        const text = settings.log && r.nonPositive
-          ? "No positive finite values to draw on a log scale."
-          : "No finite values to draw.";
+        let text = "No finite values to draw.";
+        if (settings.log && r.nonPositive) text = "No positive finite values to draw on a log scale.";
+        else if (r.noTime) text = "No points with a usable time to draw; try Step for the x axis.";
         this.showMessage(c, el("p", { className: "xs-chart-status", text }));
         this.finish(c, settings);
         return;
