@@ -258,6 +258,12 @@ def test_compaction_while_readers_read_never_shows_duplicates_or_gaps(store: Pat
     live_counts: list[int] = []
 
     def read_continuously() -> None:
+        try:
+            read_until_stopped()
+        except Exception as exc:  # a reader that dies is a failure, not a quiet thread
+            failures.append(f"reader raised {exc!r}")
+
+    def read_until_stopped() -> None:
         while not stop.is_set():
             table = xsite.StoreReader(store).read("metrics")
             frame = table.to_pandas()

@@ -23,7 +23,7 @@ from xsite.store.marker import check_marker
 from xsite.store.schema import RUNS_DIR, SCHEMAS, PartKind, PartName
 
 DEFAULT_HEARTBEAT_TIMEOUT: Final = 60.0
-_VANISHED_RETRIES: Final = 5
+_VANISHED_RETRIES: Final = 50
 _READ_THREADS: Final = min(8, 2 * (os.cpu_count() or 1))
 
 
@@ -165,9 +165,12 @@ class StoreReader:
     ) -> pa.Table:
         """The rows of one kind for one run, from a listing made by :meth:`list_run`."""
         target = SCHEMAS[kind] if target is None else target
+        # Parts are immutable, so what was read before a part vanished stays valid: each
+        # retry reads only the parts the compaction added.
+        already_read: dict[str, _Part | None] = {}
         for _ in range(_VANISHED_RETRIES):
             try:
-                table, _ = self.read_parts(files.parts.get(kind, []), target)
+                table, _ = self.read_parts(files.parts.get(kind, []), target, already_read)
             except PartVanished:
                 files = self.list_run(files.run_id)  # compaction swapped files: list again
                 continue
@@ -179,11 +182,21 @@ class StoreReader:
         return table
 
     def read_parts(
-        self, listed: Sequence[tuple[PartName, str]], target: pa.Schema
+        self,
+        listed: Sequence[tuple[PartName, str]],
+        target: pa.Schema,
+        already_read: dict[str, _Part | None] | None = None,
     ) -> tuple[pa.Table, frozenset[str]]:
         """The rows of exactly these parts (minus those a merged part among them replaces),
-        and the names the merged parts replace. Raises :class:`PartVanished`."""
-        parts = [p for p in (self._read_part(n, path, target) for n, path in listed) if p]
+        and the names the merged parts replace. Raises :class:`PartVanished`.
+
+        ``already_read`` caches parts by path across calls (None marks a skipped file).
+        """
+        cache = {} if already_read is None else already_read
+        for name, path in listed:
+            if path not in cache:
+                cache[path] = self._read_part(name, path, target)
+        parts = [part for _, path in listed if (part := cache[path]) is not None]
         replaced = frozenset[str]().union(*(p.replaces for p in parts))
         tables = [p.table for p in parts if p.name.filename not in replaced]
         table = pa.concat_tables(tables) if tables else target.empty_table()
