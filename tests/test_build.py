@@ -245,6 +245,18 @@ def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in files}
 
 
+def test_artifacts_over_the_size_limit_are_listed_not_published(tmp_path: Path) -> None:
+    ids = make_store(tmp_path / "store", tmp_path)
+    xsite.build(
+        SiteConfig(store=str(tmp_path / "store"), out=str(tmp_path / "site"), artifact_limit_mb=0)
+    )
+    run_dir = tmp_path / "site/runs" / ids["lr0.1"]
+    assert not (run_dir / "artifacts").exists()
+    artifacts = soup(run_dir / "index.html").select_one("#artifacts")
+    assert artifacts.find("a") is None and artifacts.find("img") is None
+    assert "not published: larger than 0 B" in artifacts.get_text()
+
+
 def test_theme_overrides_one_template_and_one_static_file(tmp_path: Path) -> None:
     make_store(tmp_path / "store", tmp_path)
     theme = tmp_path / "theme"

@@ -18,8 +18,14 @@ pytestmark = pytest.mark.slow
 def test_quickstart_sweep_builds_the_demo_site(tmp_path: Path) -> None:
     store = tmp_path / "demo-runs"
     subprocess.run(
-        [sys.executable, str(ROOT / "examples/quickstart.py"), "--dir", str(store),
-         "--epochs", "3"],
+        [
+            sys.executable,
+            str(ROOT / "examples/quickstart.py"),
+            "--dir",
+            str(store),
+            "--epochs",
+            "3",
+        ],
         check=True,
         capture_output=True,
     )
@@ -27,8 +33,9 @@ def test_quickstart_sweep_builds_the_demo_site(tmp_path: Path) -> None:
     assert len(runs) == 12 and set(runs["status"]) == {"finished"}
     assert runs["metrics.val/acc"].between(0, 1).all()
     assert runs["notes"].str.contains("Why:").all()
-    config = xsite.load_config(ROOT / "examples/xsite.toml", store=str(store),
-                               out=str(tmp_path / "site"))
+    config = xsite.load_config(
+        ROOT / "examples/xsite.toml", store=str(store), out=str(tmp_path / "site")
+    )
     report = xsite.build(config)
     assert report.runs == 12 and report.broken_links == [] and report.skipped == []
     home = (tmp_path / "site/index.html").read_text()

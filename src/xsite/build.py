@@ -62,11 +62,18 @@ def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildRepor
     out = Path(config.out)
     writer = SiteWriter(out, config.cache_dir / "manifest.json")
     cache = RunCache(config.cache_dir / f"runs-{config.chart_points}.pickle")
-    design = page_key(__version__, theme.fingerprint(), config.title, config.base_url)
+    artifact_limit = config.artifact_limit_mb * 1024 * 1024
+    design = page_key(
+        __version__, theme.fingerprint(), config.title, config.base_url, artifact_limit
+    )
 
     def site_lacks_files_of(record: RunRecord) -> bool:
         expected = [f"{record.url}metrics.json"]
-        expected += [_artifact_site_path(record, a.name) for a in record.artifacts]
+        expected += [
+            _artifact_site_path(record, a.name)
+            for a in record.artifacts
+            if a.size <= artifact_limit
+        ]
         return not all(writer.has(path) for path in expected)
 
     run_count = len(reader.run_ids())
@@ -87,7 +94,12 @@ def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildRepor
     pages = make_pages(model, config, run_keys)
     data_files = make_data_files(model, config)
 
-    site = {"title": config.title, "version": __version__, "base_url": config.base_url}
+    site = {
+        "title": config.title,
+        "version": __version__,
+        "base_url": config.base_url,
+        "artifact_limit": artifact_limit,
+    }
     report = BuildReport(out=writer.out, runs=len(model.runs), runs_read=len(gathered.fresh))
     report.pages = len(pages)
     report_progress("Writing pages", 0, len(pages))
@@ -106,7 +118,7 @@ def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildRepor
             writer.write(f"{run.url}metrics.json", fresh.metrics_json)
         else:
             writer.keep(f"{run.url}metrics.json")
-        _copy_artifacts(reader, writer, run, copy=fresh is not None)
+        _copy_artifacts(reader, writer, run, copy=fresh is not None, limit=artifact_limit)
     report.broken_links = find_broken_links(writer, [p for p in pages if p.path in writer.current])
     writer.finish()
 
@@ -173,16 +185,19 @@ def _artifact_site_path(run: RunRecord, name: str) -> str:
     return posixpath.join(run.url, "artifacts", name)
 
 
-def _copy_artifacts(reader: StoreReader, writer: SiteWriter, run: RunRecord, copy: bool) -> None:
+def _copy_artifacts(
+    reader: StoreReader, writer: SiteWriter, run: RunRecord, copy: bool, limit: int
+) -> None:
     for artifact in run.artifacts:
+        if artifact.size > limit:
+            continue  # listed on the run page, not published
         path = _artifact_site_path(run, artifact.name)
         if not copy and writer.has(path):
             writer.keep(path)
             continue
         source = reader.store.path(*artifact_parts(run.id, artifact.name))
         try:
-            data = reader.store.read_bytes(source)
+            with reader.store.fs.open_input_stream(source) as stream:
+                writer.copy(path, stream, artifact.sha256, artifact.size)
         except OSError as exc:
             reader.report_skipped(reader.store.display(source), f"artifact not readable: {exc}")
-            continue
-        writer.write(path, data)

@@ -7,6 +7,7 @@ out = "site"                  # where the site is written
 base_url = "https://me.github.io/digits/"   # optional: enables sitemap.xml and absolute 404 links
 theme = "my-theme"            # optional: a folder whose templates/ and static/ override the default
 chart_points = 1000           # points per series drawn in charts (extremes always kept)
+artifact_limit_mb = 50        # larger artifacts are listed but not copied into the site
 
 [projects.digits]
 headline = "val/acc"          # the metric that ranks runs on the home page
@@ -27,6 +28,7 @@ from typing import Any, Literal
 from xsite.errors import ConfigError
 
 CONFIG_FILE = "xsite.toml"
+_MINIMUM = {"chart_points": 10, "artifact_limit_mb": 0}
 Direction = Literal["min", "max"]
 
 
@@ -56,6 +58,9 @@ class SiteConfig:
     """A theme folder whose ``templates/`` and ``static/`` files override the default's."""
     chart_points: int = 1000
     """Points drawn per metric series; longer series are downsampled, extremes kept."""
+    artifact_limit_mb: int = 50
+    """Artifacts larger than this are listed (size, checksum) but not copied into the site:
+    static hosts limit file sizes (GitHub Pages refuses files over 100 MB)."""
     projects: dict[str, ProjectSettings] = field(default_factory=dict)
     """Per-project settings, by project name."""
 
@@ -120,9 +125,11 @@ def _parse(path: Path) -> dict[str, Any]:
             settings[key] = _parse_projects(where, value)
         elif key in {"store", "out", "theme"}:
             settings[key] = _path_setting(where, key, value, base=path.parent)
-        elif key == "chart_points":
-            if not isinstance(value, int) or value < 10:
-                raise ConfigError(f"{where}: chart_points must be an integer ≥ 10, got {value!r}")
+        elif key in _MINIMUM:
+            if not isinstance(value, int) or isinstance(value, bool) or value < _MINIMUM[key]:
+                raise ConfigError(
+                    f"{where}: {key} must be an integer ≥ {_MINIMUM[key]}, got {value!r}"
+                )
             settings[key] = value
         else:
             if not isinstance(value, str):

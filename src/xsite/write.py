@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from xsite.errors import BuildError
 
@@ -69,6 +71,22 @@ class SiteWriter:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
         tmp.write_bytes(content)
+        os.replace(tmp, target)
+        self.stats.written += 1
+
+    def copy(self, path: str, source: BinaryIO, digest: str, size: int) -> None:
+        """Stream a file of known SHA-256 into the site (artifacts can be large)."""
+        self.current[path] = [digest, None]
+        self.stats.bytes += size
+        target = self.target(path)
+        previous = self.previous.get(path)
+        if previous is not None and previous[0] == digest and target.is_file():
+            self.stats.unchanged += 1
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        with tmp.open("wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
         os.replace(tmp, target)
         self.stats.written += 1
 
