@@ -310,6 +310,8 @@
       if (enc.x) {
         enc.x.type = wall ? "temporal" : "quantitative";
         enc.x.title = X_TITLES[settings.xaxis];
+        // Steps are whole numbers: no "0.5" ticks on a short run.
+        if (settings.xaxis === "step") enc.x.axis = { ...(enc.x.axis || {}), tickMinStep: 1 };
       }
       if (noLegend && enc.color) enc.color.legend = null;
     }
