@@ -88,7 +88,13 @@ def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildRepor
     model = build_model(gathered.records, config.project)
     project_of = {run.id: project for project in model.projects for run in project.runs}
     run_keys = {
-        run.id: page_key(design, project_of[run.id].slug, project_of[run.id].name, run)
+        run.id: page_key(
+            design,
+            project_of[run.id].slug,
+            project_of[run.id].name,
+            run.status,
+            gathered.signatures[run.id],
+        )
         for run in model.runs
     }
     pages = make_pages(model, config, run_keys)
@@ -103,12 +109,13 @@ def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildRepor
     report = BuildReport(out=writer.out, runs=len(model.runs), runs_read=len(gathered.fresh))
     report.pages = len(pages)
     report_progress("Writing pages", 0, len(pages))
+    rendered: list[Page] = []
     for page in pages:
         if page.key is not None and writer.has(page.path, page.key):
             writer.keep(page.path)
         else:
             writer.write(page.path, render(theme, page, site), key=page.key)
-            report.pages_rendered += 1
+            rendered.append(page)
         report_progress("Writing pages", 1, None)
     for data_file in [*data_files, *_asset_files(theme)]:
         writer.write(data_file.path, data_file.content)
@@ -119,7 +126,9 @@ def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildRepor
         else:
             writer.keep(f"{run.url}metrics.json")
         _copy_artifacts(reader, writer, run, copy=fresh is not None, limit=artifact_limit)
-    report.broken_links = find_broken_links(writer, [p for p in pages if p.path in writer.current])
+    report.pages_rendered = len(rendered)
+    # A page kept from the last build was checked then, and shows only its own run's files.
+    report.broken_links = find_broken_links(writer, rendered)
     writer.finish()
 
     stats = writer.stats

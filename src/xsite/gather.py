@@ -27,7 +27,7 @@ from xsite.store.schema import artifact_parts
 from xsite.store.values import decode_param
 from xsite.store.writer import safe_artifact_name
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,6 @@ class RunData:
 
     record: RunRecord
     metrics_json: bytes
-    files: RunFiles
 
 
 @dataclass(frozen=True)
@@ -45,14 +44,24 @@ class Gathered:
     """Every readable run, newest first."""
     fresh: dict[str, RunData]
     """Runs read this build (new or changed since the cached build)."""
+    signatures: dict[str, tuple[tuple[str, int, int], ...]]
+    """What each run's folder holds: equal signatures, equal data."""
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    stamp: int | None
+    """The run folder's modification time, where the filesystem has one."""
+    signature: tuple[tuple[str, int, int], ...]
+    record: RunRecord
 
 
 class RunCache:
-    """Records of finished runs from the previous build, keyed by their folder's signature."""
+    """Records of finished runs from the previous build, keyed by what their folder holds."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.entries: dict[str, tuple[tuple[Any, ...], RunRecord]] = {}
+        self.entries: dict[str, CacheEntry] = {}
         try:
             with path.open("rb") as file:
                 stored = pickle.load(file)
@@ -61,17 +70,11 @@ class RunCache:
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError):
             self.entries = {}  # no cache, or one from another version: a full build
 
-    def get(self, files: RunFiles) -> RunRecord | None:
-        entry = self.entries.get(files.run_id)
-        if entry is None or entry[0] != files.signature:
-            return None
-        return entry[1]
-
-    def save(self, records: dict[str, tuple[tuple[Any, ...], RunRecord]]) -> None:
+    def save(self, entries: dict[str, CacheEntry]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         with tmp.open("wb") as file:
-            pickle.dump({"format": _CACHE_FORMAT, "runs": records}, file, protocol=5)
+            pickle.dump({"format": _CACHE_FORMAT, "runs": entries}, file, protocol=5)
         tmp.replace(self.path)
 
 
@@ -89,35 +92,51 @@ def gather(
     """
     run_ids = reader.run_ids()
 
-    def one(run_id: str) -> RunRecord | RunData | None:
+    def cached(run_id: str) -> CacheEntry | None:
+        """The cached entry when the run is unchanged and finished, checked cheaply."""
+        # Files are only ever added to, renamed into or removed from a run folder, and each
+        # of those changes the folder's modification time: an equal time means equal files,
+        # without listing them. Where there is no such time (object storage), list.
+        stamp = reader.run_stamp(run_id)
+        entry = cache.entries.get(run_id)
+        if entry is None or entry.record.status == "running" or needs_fresh(entry.record):
+            return None
+        changed = stamp is None or stamp != entry.stamp
+        if changed and reader.list_run(run_id).signature != entry.signature:
+            return None
+        return CacheEntry(stamp, entry.signature, entry.record)
+
+    def read(run_id: str) -> tuple[CacheEntry, RunData] | None:
+        stamp = reader.run_stamp(run_id)
         files = reader.list_run(run_id)
-        cached = cache.get(files)
-        if cached is not None and cached.status != "running" and not needs_fresh(cached):
-            progress(1)
-            return cached
         data = read_run(reader, files, chart_points)
         progress(1)
-        return data
+        return None if data is None else (CacheEntry(stamp, files.signature, data.record), data)
 
-    with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(one, run_ids))
-    records: list[RunRecord] = []
-    fresh: dict[str, RunData] = {}
-    signatures: dict[str, tuple[tuple[Any, ...], RunRecord]] = {}
-    for result in results:
-        if result is None:
-            continue
-        if isinstance(result, RunData):
-            fresh[result.record.id] = result
-            record = result.record
-            signatures[record.id] = (result.files.signature, record)
+    entries: dict[str, CacheEntry] = {}
+    to_read = []
+    for run_id in run_ids:
+        entry = cached(run_id)
+        if entry is None:
+            to_read.append(run_id)
         else:
-            record = result
-            signatures[record.id] = cache.entries[record.id]
-        records.append(record)
-    cache.save(signatures)
-    records.sort(key=lambda r: (r.started_at, r.id), reverse=True)
-    return Gathered(records=records, fresh=fresh)
+            entries[run_id] = entry
+            progress(1)
+    fresh: dict[str, RunData] = {}
+    with ThreadPoolExecutor(4) as pool:
+        for result in pool.map(read, to_read):
+            if result is not None:
+                entries[result[1].record.id] = result[0]
+                fresh[result[1].record.id] = result[1]
+    if entries != cache.entries:  # unpickling is cheap, pickling 10,000 records is not
+        cache.save(entries)
+    records = sorted(
+        (entry.record for entry in entries.values()),
+        key=lambda r: (r.started_at, r.id),
+        reverse=True,
+    )
+    signatures = {run_id: entry.signature for run_id, entry in entries.items()}
+    return Gathered(records=records, fresh=fresh, signatures=signatures)
 
 
 def read_run(reader: StoreReader, files: RunFiles, chart_points: int) -> RunData | None:
@@ -164,7 +183,7 @@ def read_run(reader: StoreReader, files: RunFiles, chart_points: int) -> RunData
         "series": series,
     }
     metrics_json = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_SORT_KEYS)
-    return RunData(record=record, metrics_json=metrics_json, files=files)
+    return RunData(record=record, metrics_json=metrics_json)
 
 
 def _preview(reader: StoreReader, run_id: str, name: str) -> str:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from xsite.config import Direction, ProjectSettings
@@ -90,7 +91,7 @@ class RunRecord:
     def url(self) -> str:
         return f"runs/{self.id}/"
 
-    @property
+    @cached_property
     def artifact_names(self) -> frozenset[str]:
         return frozenset(a.name for a in self.artifacts)
 

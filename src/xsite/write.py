@@ -9,16 +9,18 @@ are deleted — but never a file the writer did not write.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import posixpath
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+import orjson
 
 from xsite.errors import BuildError
 
-_MANIFEST_FORMAT = 1
+_MANIFEST_FORMAT = 2
 
 
 @dataclass
@@ -33,17 +35,21 @@ class SiteWriter:
     def __init__(self, out: Path, manifest: Path) -> None:
         self.out = out.resolve()
         self.manifest = manifest
-        self.previous: dict[str, list[str | None]] = self._load_manifest()
-        self.current: dict[str, list[str | None]] = {}
+        self.previous: dict[str, list[Any]] = self._load_manifest()
+        self.current: dict[str, list[Any]] = {}
         self.stats = WriteStats()
         self.out.mkdir(parents=True, exist_ok=True)
 
     def target(self, path: str) -> Path:
-        """The file for site path ``path``; refuses any path that would leave the site."""
-        target = (self.out / path).resolve()
-        if not target.is_relative_to(self.out) or target == self.out:
+        """The file for site path ``path``; refuses any path that would leave the site.
+
+        Site paths are made from checked run ids and artifact names; this is the last line
+        of defence, kept cheap (no filesystem calls) because it runs for every file.
+        """
+        normal = posixpath.normpath(path)
+        if normal in ("", ".") or normal.startswith(("/", "../")) or normal == "..":
             raise BuildError(f"refusing to write outside the site folder: {path!r}")
-        return target
+        return self.out / normal
 
     def has(self, path: str, key: str | None = None) -> bool:
         """Whether ``path`` was written by the last build (from ``key``, if given) and is
@@ -55,13 +61,13 @@ class SiteWriter:
 
     def keep(self, path: str) -> None:
         """Carry a file of the last build over unchanged."""
-        self.current[path] = self.previous[path]
+        entry = self.current[path] = self.previous[path]
         self.stats.unchanged += 1
-        self.stats.bytes += self.target(path).stat().st_size
+        self.stats.bytes += entry[2]
 
     def write(self, path: str, content: bytes, key: str | None = None) -> None:
         digest = hashlib.sha256(content).hexdigest()
-        self.current[path] = [digest, key]
+        self.current[path] = [digest, key, len(content)]
         self.stats.bytes += len(content)
         target = self.target(path)
         previous = self.previous.get(path)
@@ -76,7 +82,7 @@ class SiteWriter:
 
     def copy(self, path: str, source: BinaryIO, digest: str, size: int) -> None:
         """Stream a file of known SHA-256 into the site (artifacts can be large)."""
-        self.current[path] = [digest, None]
+        self.current[path] = [digest, None, size]
         self.stats.bytes += size
         target = self.target(path)
         previous = self.previous.get(path)
@@ -100,13 +106,13 @@ class SiteWriter:
                 _remove_empty_parents(target.parent, self.out)
         self.manifest.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.manifest.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"format": _MANIFEST_FORMAT, "files": self.current}))
+        tmp.write_bytes(orjson.dumps({"format": _MANIFEST_FORMAT, "files": self.current}))
         os.replace(tmp, self.manifest)
 
-    def _load_manifest(self) -> dict[str, list[str | None]]:
+    def _load_manifest(self) -> dict[str, list[Any]]:
         try:
-            data = json.loads(self.manifest.read_text())
-        except (OSError, ValueError):
+            data = orjson.loads(self.manifest.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
             return {}
         if not isinstance(data, dict) or data.get("format") != _MANIFEST_FORMAT:
             return {}

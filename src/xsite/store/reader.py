@@ -107,6 +107,12 @@ class StoreReader:
                 )
         return ids
 
+    def run_stamp(self, run_id: str) -> int | None:
+        """The run folder's modification time in ns, or None where folders have none."""
+        if not self.store.is_local:
+            return None
+        return self.store.fs.get_file_info(self.store.path(RUNS_DIR, run_id)).mtime_ns
+
     def list_run(self, run_id: str) -> RunFiles:
         files = RunFiles(run_id)
         infos = self.store.list_files(self.store.path(RUNS_DIR, run_id), recursive=False)
