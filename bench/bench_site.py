@@ -141,9 +141,19 @@ def serve(www: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
 
 
 def browser_timings(url: str, selector: str, repeat: int) -> list[float]:
-    """Seconds from navigation start until ``selector`` exists, in fresh browser contexts."""
+    """Seconds from navigation start until ``selector`` first matches, in fresh contexts.
+
+    The moment is taken inside the page by a MutationObserver: a poll from outside would
+    wait for the main thread, which may already be drawing the next chart.
+    """
     from playwright.sync_api import sync_playwright
 
+    watch = (
+        "window.__xsiteFirst = null; new MutationObserver((_, observer) => {"
+        f" if (document.querySelector({json.dumps(selector)})) {{"
+        " window.__xsiteFirst = performance.now(); observer.disconnect(); } })"
+        ".observe(document, {subtree: true, childList: true, attributes: true});"
+    )
     timings = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -152,9 +162,11 @@ def browser_timings(url: str, selector: str, repeat: int) -> list[float]:
         for _ in range(repeat):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
+            page.add_init_script(watch)
             page.goto(url, wait_until="commit")
             page.wait_for_selector(selector, timeout=60_000)
-            timings.append(page.evaluate("performance.now()") / 1000)
+            page.wait_for_function("window.__xsiteFirst !== null")
+            timings.append(page.evaluate("window.__xsiteFirst") / 1000)
             context.close()
         browser.close()
     return timings
