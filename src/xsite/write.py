@@ -12,6 +12,7 @@ import hashlib
 import os
 import posixpath
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -67,22 +68,17 @@ class SiteWriter:
 
     def write(self, path: str, content: bytes, key: str | None = None) -> None:
         digest = hashlib.sha256(content).hexdigest()
-        self.current[path] = [digest, key, len(content)]
-        self.stats.bytes += len(content)
-        target = self.target(path)
-        previous = self.previous.get(path)
-        if previous is not None and previous[0] == digest and target.is_file():
-            self.stats.unchanged += 1
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(content)
-        os.replace(tmp, target)
-        self.stats.written += 1
+        self._put(path, digest, len(content), key, lambda out: out.write(content))
 
     def copy(self, path: str, source: BinaryIO, digest: str, size: int) -> None:
         """Stream a file of known SHA-256 into the site (artifacts can be large)."""
-        self.current[path] = [digest, None, size]
+        self._put(path, digest, size, None, lambda out: shutil.copyfileobj(source, out, 1 << 20))
+
+    def _put(
+        self, path: str, digest: str, size: int, key: str | None, fill: Callable[[BinaryIO], Any]
+    ) -> None:
+        """Record ``path``; write it (atomically, through ``fill``) unless it is unchanged."""
+        self.current[path] = [digest, key, size]
         self.stats.bytes += size
         target = self.target(path)
         previous = self.previous.get(path)
@@ -92,7 +88,7 @@ class SiteWriter:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
         with tmp.open("wb") as out:
-            shutil.copyfileobj(source, out, 1 << 20)
+            fill(out)
         os.replace(tmp, target)
         self.stats.written += 1
 
