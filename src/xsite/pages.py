@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
@@ -34,15 +35,16 @@ RUN_COLUMNS = (
 
 @dataclass(frozen=True)
 class Page:
-    """An HTML page: ``template`` rendered with ``context`` to ``path`` (from the site root).
+    """An HTML page: ``template`` rendered with the context ``make_context()`` returns, to
+    ``path`` (from the site root).
 
     ``key`` identifies everything the page shows; when it equals the key of the file already
-    in the site, the page is not rendered again.
+    in the site, the page is not rendered again, and its context is never made.
     """
 
     path: str
     template: str
-    context: dict[str, Any]
+    make_context: Callable[[], dict[str, Any]]
     key: str | None = None
 
     root_url: str | None = None
@@ -68,20 +70,20 @@ def make_pages(model: SiteModel, config: SiteConfig, run_keys: dict[str, str]) -
         Page(
             "index.html",
             "home.html",
-            {
+            lambda: {
                 "projects": [_project_summary(p) for p in model.projects],
                 "recent": model.runs[:RECENT_RUNS],
                 "project_urls": {p.name: p.url for p in model.projects},
             },
         ),
-        Page("404.html", "404.html", {}, root_url=_base_path(config.base_url)),
+        Page("404.html", "404.html", dict, root_url=_base_path(config.base_url)),
     ]
     for project in model.projects:
         pages.append(
             Page(
                 f"{project.url}index.html",
                 "project.html",
-                {"project": project, "summary": _project_summary(project)},
+                partial(_project_context, project),
             )
         )
         for run in project.runs:
@@ -89,7 +91,7 @@ def make_pages(model: SiteModel, config: SiteConfig, run_keys: dict[str, str]) -
                 Page(
                     f"{run.url}index.html",
                     "run.html",
-                    run_page_context(run, project),
+                    partial(run_page_context, run, project),
                     key=run_keys.get(run.id),
                 )
             )
@@ -108,6 +110,10 @@ def make_data_files(model: SiteModel, config: SiteConfig) -> list[DataFile]:
     if config.base_url:
         files.append(DataFile("sitemap.xml", _sitemap(model, config.base_url).encode()))
     return files
+
+
+def _project_context(project: Project) -> dict[str, Any]:
+    return {"project": project, "summary": _project_summary(project)}
 
 
 def run_page_context(run: RunRecord, project: Project) -> dict[str, Any]:

@@ -10,4 +10,6 @@ from xsite.theme import Theme
 
 def render(theme: Theme, page: Page, site: dict[str, Any]) -> bytes:
     template = theme.env.get_template(page.template)
-    return template.render(page.context, page=page, root=page.root, site=site).encode("utf-8")
+    return template.render(page.make_context(), page=page, root=page.root, site=site).encode(
+        "utf-8"
+    )
