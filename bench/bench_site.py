@@ -12,7 +12,6 @@ built site's files from memory to a fresh folder — together the floor a build 
 
 from __future__ import annotations
 
-import argparse
 import functools
 import glob
 import http.server
@@ -28,7 +27,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from harness import measure, run_child
+from harness import measure, parse_args
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -282,13 +281,8 @@ def site_case(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        run_child(CASES, *args.child)
+    args = parse_args(CASES, default_repeat=3)
+    if args is None:
         return
     big, many, overlay = ((50, 20, 1000), (500, 10, 100), (100, 10, 200))
     if not args.quick:

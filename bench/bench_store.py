@@ -9,7 +9,6 @@ the table printed at the end (Markdown) goes into bench/RESULTS.md.
 
 from __future__ import annotations
 
-import argparse
 import glob
 import os
 import shutil
@@ -17,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import Case, measure, run_child
+from harness import Case, measure, parse_args
 
 CASES: dict[str, Case] = {}
 
@@ -105,13 +104,8 @@ def make_store(store: str, runs: int, keys: int, steps: int, parts: int) -> None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        run_child(CASES, *args.child)
+    args = parse_args(CASES, default_repeat=5)
+    if args is None:
         return
     runs, keys, steps = (50, 10, 100) if args.quick else (1000, 10, 1000)
     calls = 20_000 if args.quick else 500_000

@@ -3,6 +3,7 @@ memory is its own, repeated, with the median kept."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import statistics
@@ -46,3 +47,17 @@ def run_child(cases: dict[str, Case], name: str, args_json: str) -> None:
     result: dict[str, Any] = cases[name](*json.loads(args_json))
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
+
+
+def parse_args(cases: dict[str, Case], default_repeat: int) -> argparse.Namespace | None:
+    """The benchmarks' shared command line; None when this process is a measurement child
+    (which has then already run its case)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the script")
+    parser.add_argument("--repeat", type=int, default=default_repeat)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(cases, *args.child)
+        return None
+    return args
