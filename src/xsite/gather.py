@@ -27,7 +27,7 @@ from xsite.store.schema import artifact_parts
 from xsite.store.values import decode_param
 from xsite.store.writer import safe_artifact_name
 
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 
 @dataclass(frozen=True)

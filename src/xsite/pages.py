@@ -215,7 +215,11 @@ def runs_table(project: Project) -> dict[str, Any]:
             if summary is None:
                 values += [None, None, None]
             else:
-                values += [json_number(summary.last), _maybe(summary.min), _maybe(summary.max)]
+                values += [
+                    json_number(summary.last),
+                    json_number(summary.min),
+                    json_number(summary.max),
+                ]
         values += [_json_value(run.params.get(key)) for key in param_keys]
         rows.append({"id": run.id, "url": run.url, "values": values})
     return {
@@ -288,10 +292,6 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _maybe(value: float | None) -> float | str | None:
-    return None if value is None else json_number(value)
-
-
 def _run_json(run: RunRecord) -> dict[str, Any]:
     return {
         "id": run.id,
@@ -309,9 +309,9 @@ def _run_json(run: RunRecord) -> dict[str, Any]:
             key: {
                 "last": json_number(s.last),
                 "last_step": s.last_step,
-                "min": _maybe(s.min),
+                "min": json_number(s.min),
                 "min_step": s.min_step,
-                "max": _maybe(s.max),
+                "max": json_number(s.max),
                 "max_step": s.max_step,
                 "count": s.count,
             }

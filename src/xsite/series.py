@@ -9,16 +9,20 @@ non-finite values (NaN, ±inf), which usually mark where training broke, are alw
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from math import isfinite
+from typing import NamedTuple
 
 import numpy as np
 
 DEFAULT_POINTS = 1000
 
 
-@dataclass(frozen=True)
-class Summary:
-    """What a run page says about one metric without drawing it."""
+class Summary(NamedTuple):
+    """What a run page says about one metric without drawing it.
+
+    A named tuple rather than a dataclass: the build cache holds one per run and metric, and
+    tuples pickle several times faster.
+    """
 
     last: float
     last_step: int
@@ -73,8 +77,8 @@ def summarize(steps: np.ndarray, values: np.ndarray) -> Summary:
     )
 
 
-def json_number(value: float) -> float | str:
+def json_number(value: float | None) -> float | str | None:
     """JSON has no NaN or infinity (``JSON.parse`` rejects them): spell those as strings."""
-    if math.isfinite(value):
+    if value is None or isfinite(value):
         return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
