@@ -76,14 +76,12 @@ def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildRepor
         ]
         return not all(writer.has(path) for path in expected)
 
-    run_count = len(reader.run_ids())
-    report_progress("Reading runs", 0, run_count)
     gathered = gather(
         reader,
         cache,
         chart_points=config.chart_points,
         needs_fresh=site_lacks_files_of,
-        progress=lambda n: report_progress("Reading runs", n, None),
+        progress=lambda advance, total: report_progress("Reading runs", advance, total),
     )
     model = build_model(gathered.records, config.project)
     project_of = {run.id: project for project in model.projects for run in project.runs}

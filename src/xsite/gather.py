@@ -84,13 +84,14 @@ def gather(
     *,
     chart_points: int,
     needs_fresh: Callable[[RunRecord], bool] = lambda record: False,
-    progress: Callable[[int], None] = lambda n: None,
+    progress: Callable[[int, int | None], None] = lambda advance, total: None,
 ) -> Gathered:
     """Read every run; reuse cached records of unchanged, finished runs.
 
     ``needs_fresh(record)`` forces a read of a cached run (e.g. when the site lacks its files).
     """
     run_ids = reader.run_ids()
+    progress(0, len(run_ids))
 
     def cached(run_id: str) -> CacheEntry | None:
         """The cached entry when the run is unchanged and finished, checked cheaply."""
@@ -110,7 +111,7 @@ def gather(
         stamp = reader.run_stamp(run_id)
         files = reader.list_run(run_id)
         data = read_run(reader, files, chart_points)
-        progress(1)
+        progress(1, None)
         return None if data is None else (CacheEntry(stamp, files.signature, data.record), data)
 
     entries: dict[str, CacheEntry] = {}
@@ -121,7 +122,7 @@ def gather(
             to_read.append(run_id)
         else:
             entries[run_id] = entry
-            progress(1)
+            progress(1, None)
     fresh: dict[str, RunData] = {}
     with ThreadPoolExecutor(4) as pool:
         for result in pool.map(read, to_read):

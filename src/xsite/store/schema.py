@@ -77,7 +77,6 @@ SCHEMAS: Final[dict[PartKind, pa.Schema]] = {
 REPLACES_KEY: Final = b"xsite.replaces"
 
 RUN_ID_PATTERN: Final = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")
-WRITER_ID_PATTERN: Final = re.compile(r"[0-9a-z]{1,32}")
 _PART_NAME = re.compile(
     r"(?P<kind>run|params|metrics|artifacts)-(?P<time_ns>\d{20})-(?P<writer>[0-9a-z]{1,32})"
     r"-(?P<seq>\d{6,})\.parquet"
