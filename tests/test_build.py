@@ -8,6 +8,7 @@ import shutil
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
@@ -126,14 +127,30 @@ def test_project_runs_table_data(built) -> None:
     assert {"params.lr", "params.optimizer.name", "metrics.val/acc", "metrics.val/acc.max"} <= set(
         column_ids
     )
-    by_id = {row["id"]: dict(zip(column_ids, row["values"], strict=True)) for row in table["rows"]}
+    by_id = {row["id"]: cells(table, row) for row in table["rows"]}
     assert by_id[ids["lr0.1"]]["params.lr"] == 0.1
+    assert by_id[ids["lr0.1"]]["metrics.train/loss.min"] == pytest.approx(0.02)
     assert by_id[ids["lr0.1"]]["metrics.val/acc"] == pytest.approx(4.9)
     assert by_id[ids["evil"]]["metrics.val/acc"] == "NaN"
     assert by_id[ids["evil"]]["metrics.train/loss"] == "Infinity"
     assert by_id[ids["evil"]]["name"] == EVIL
     assert {c["type"] for c in table["columns"] if c["id"] == "params.layers"} == {"json"}
     assert "metrics.val/acc" in table["visible"]
+
+
+def cells(table: dict, row: dict) -> dict:
+    """A runs-table row by column id, each value found at its column's path."""
+    values = {}
+    for column in table["columns"]:
+        value = row
+        for part in column["path"]:
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                value = None
+                break
+        values[column["id"]] = value
+    return values
 
 
 def test_run_page_shows_everything_the_store_holds(built) -> None:
@@ -238,6 +255,37 @@ def test_rebuild_is_byte_identical_and_incremental(tmp_path: Path) -> None:
     assert not (tmp_path / f"a/site/runs/{ids['bert']}").exists()
     assert not (tmp_path / "a/site/projects/nlp").exists()
     assert after_delete.files_removed >= 3
+
+
+def test_incremental_builds_match_a_cold_build(tmp_path: Path) -> None:
+    ids = make_store(tmp_path / "store", tmp_path)
+    store = str(tmp_path / "store")
+    site = tmp_path / "kept" / "site"
+    xsite.build(SiteConfig(store=store, out=str(site)))
+
+    def cold(**options: Any) -> dict[str, bytes]:
+        fresh = tmp_path / f"cold-{len(list(tmp_path.glob('cold-*')))}" / "site"
+        xsite.build(SiteConfig(store=store, out=str(fresh), **options))
+        return tree(fresh)
+
+    with xsite.init(project="vision", name="added", params={"lr": 0.5}, capture=False, dir=store):
+        pass
+    xsite.build(SiteConfig(store=store, out=str(site)))
+    assert tree(site) == cold()
+
+    # Files deleted from the site by hand come back, from the store or the cache.
+    run_dir = site / "runs" / ids["lr0.1"]
+    (run_dir / "artifacts/confusion.png").unlink()
+    (run_dir / "index.html").unlink()
+    restored = xsite.build(SiteConfig(store=store, out=str(site)))
+    assert restored.runs_read == 1
+    assert tree(site) == cold()
+
+    # A new title changes every page: run pages are made again from the build cache.
+    retitled = xsite.build(SiteConfig(store=store, out=str(site), title="Lab"))
+    assert retitled.runs_read == 0
+    assert retitled.pages_rendered == retitled.pages
+    assert tree(site) == cold(title="Lab")
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -57,33 +57,25 @@ def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildRepor
     """Render the store at ``config.store`` into a static site at ``config.out``."""
     started = time.perf_counter()
     report_progress = progress or (lambda stage, advance, total: None)
-    theme = Theme(config.theme)
+    theme = Theme(config.theme, cache_dir=_made(config.cache_dir / "templates"))
     reader = StoreReader(config.store)
     out = Path(config.out)
     writer = SiteWriter(out, config.cache_dir / "manifest.json")
-    cache = RunCache(config.cache_dir / f"runs-{config.chart_points}.pickle")
+    cache = RunCache(config.cache_dir / f"runs-{config.chart_points}")
     artifact_limit = config.artifact_limit_mb * 1024 * 1024
     design = page_key(
         __version__, theme.fingerprint(), config.title, config.base_url, artifact_limit
     )
 
-    def site_lacks_files_of(record: RunRecord) -> bool:
-        expected = [f"{record.url}metrics.json"]
-        expected += [
-            _artifact_site_path(record, a.name)
-            for a in record.artifacts
-            if a.size <= artifact_limit
-        ]
-        return not all(writer.has(path) for path in expected)
-
     gathered = gather(
         reader,
         cache,
         chart_points=config.chart_points,
-        needs_fresh=site_lacks_files_of,
+        # A run whose site files went missing is read again, to write them again.
+        needs_fresh=lambda run_id: not writer.holds(f"runs/{run_id}/", "metrics.json"),
         progress=lambda advance, total: report_progress("Reading runs", advance, total),
     )
-    model = build_model(gathered.records, config.project)
+    model = build_model(gathered.rows, config.project)
     project_of = {run.id: project for project in model.projects for run in project.runs}
     run_keys = {
         run.id: page_key(
@@ -91,11 +83,11 @@ def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildRepor
             project_of[run.id].slug,
             project_of[run.id].name,
             run.status,
-            gathered.signatures[run.id],
+            gathered.signature(run.id),
         )
         for run in model.runs
     }
-    pages = make_pages(model, config, run_keys)
+    pages = make_pages(model, config, run_keys, gathered.record)
     data_files = make_data_files(model, config)
 
     site = {
@@ -117,13 +109,18 @@ def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildRepor
         report_progress("Writing pages", 1, None)
     for data_file in [*data_files, *_asset_files(theme)]:
         writer.write(data_file.path, data_file.content)
+    rendered_paths = {page.path for page in rendered}
     for run in model.runs:
+        if f"{run.url}index.html" not in rendered_paths:
+            writer.keep_folder(run.url)  # the run and its page are as the last build left them
+            continue
         fresh = gathered.fresh.get(run.id)
         if fresh is not None:
             writer.write(f"{run.url}metrics.json", fresh.metrics_json)
         else:
             writer.keep(f"{run.url}metrics.json")
-        _copy_artifacts(reader, writer, run, copy=fresh is not None, limit=artifact_limit)
+        record = fresh.record if fresh is not None else gathered.record(run.id)
+        _copy_artifacts(reader, writer, record, copy=fresh is not None, limit=artifact_limit)
     report.pages_rendered = len(rendered)
     # A page kept from the last build was checked then, and shows only its own run's files.
     report.broken_links = find_broken_links(writer, rendered)
@@ -186,6 +183,11 @@ def _vega_bundle() -> bytes:
     except OSError:
         pass  # a read-only home: build without the cache
     return bundle
+
+
+def _made(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _artifact_site_path(run: RunRecord, name: str) -> str:

@@ -2,17 +2,19 @@
 each run's chart data.
 
 Part files are immutable, so a run whose folder lists the same files (names, sizes, times)
-as at the last build has the same contents: its record comes from the build cache and its
-files in the site are left as they are. Only new or changed runs are read.
+as at the last build has the same contents: its row and record come from the build cache and
+its files in the site are left as they are. Only new or changed runs are read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +22,17 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from xsite.model import PREVIEW_BYTES, Artifact, RunRecord
+from xsite.model import PREVIEW_BYTES, Artifact, RunRecord, RunRow
 from xsite.series import json_number, keep_indices, summarize
 from xsite.store.reader import RunFiles, StoreReader
 from xsite.store.schema import artifact_parts
 from xsite.store.values import decode_param
 from xsite.store.writer import safe_artifact_name
+from xsite.version import __version__
 
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = (5, __version__)
+"""A cache written by another xsite holds other classes: it is ignored, not unpickled into
+objects that lack fields."""
 
 
 @dataclass(frozen=True)
@@ -39,43 +44,79 @@ class RunData:
 
 
 @dataclass(frozen=True)
-class Gathered:
-    records: list[RunRecord]
-    """Every readable run, newest first."""
-    fresh: dict[str, RunData]
-    """Runs read this build (new or changed since the cached build)."""
-    signatures: dict[str, tuple[tuple[str, int, int], ...]]
-    """What each run's folder holds: equal signatures, equal data."""
-
-
-@dataclass(frozen=True)
 class CacheEntry:
     stamp: int | None
     """The run folder's modification time, where the filesystem has one."""
-    signature: tuple[tuple[str, int, int], ...]
-    record: RunRecord
+    signature: str
+    """A digest of the run folder's listing: equal listings, equal data."""
+    row: RunRow
+    record: bytes
+    """The pickled :class:`RunRecord`: unpickled only for a page that is rendered."""
+
+
+@dataclass(frozen=True)
+class Gathered:
+    rows: list[RunRow]
+    """Every readable run, newest first."""
+    fresh: dict[str, RunData]
+    """Runs read this build (new or changed since the cached build)."""
+    entries: dict[str, CacheEntry]
+
+    def signature(self, run_id: str) -> str:
+        return self.entries[run_id].signature
+
+    def record(self, run_id: str) -> RunRecord:
+        """The full record of a run, for its own page."""
+        fresh = self.fresh.get(run_id)
+        return fresh.record if fresh else pickle.loads(self.entries[run_id].record)
 
 
 class RunCache:
-    """Records of finished runs from the previous build, keyed by what their folder holds."""
+    """Rows and records of the runs of the previous build, keyed by what their folder holds.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    Runs are spread over :data:`SHARDS` files by a hash of their id, so a build that reads
+    one new run rewrites one small file, not the whole cache.
+    """
+
+    SHARDS = 16
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
         self.entries: dict[str, CacheEntry] = {}
-        try:
-            with path.open("rb") as file:
-                stored = pickle.load(file)
-            if stored.get("format") == _CACHE_FORMAT:
-                self.entries = stored["runs"]
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError):
-            self.entries = {}  # no cache, or one from another version: a full build
+        for shard in range(self.SHARDS):
+            try:
+                with self._file(shard).open("rb") as file:
+                    stored = pickle.load(file)
+                if stored.get("format") == _CACHE_FORMAT:
+                    self.entries.update(stored["runs"])
+            except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError):
+                pass  # no cache, or one from another version: its runs are read again
 
     def save(self, entries: dict[str, CacheEntry]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        with tmp.open("wb") as file:
-            pickle.dump({"format": _CACHE_FORMAT, "runs": entries}, file, protocol=5)
-        tmp.replace(self.path)
+        """Write the shards whose entries differ from the loaded ones."""
+        changed = {self._shard(run_id) for run_id in entries.keys() ^ self.entries.keys()}
+        changed |= {
+            self._shard(run_id)
+            for run_id, entry in entries.items()
+            if self.entries.get(run_id) is not entry
+        }
+        shards: dict[int, dict[str, CacheEntry]] = {shard: {} for shard in changed}
+        for run_id, entry in entries.items():
+            if (shard := shards.get(self._shard(run_id))) is not None:
+                shard[run_id] = entry
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for number, runs in sorted(shards.items()):
+            tmp = self._file(number).with_suffix(".tmp")
+            with tmp.open("wb") as file:
+                pickle.dump({"format": _CACHE_FORMAT, "runs": runs}, file, protocol=5)
+            tmp.replace(self._file(number))
+        self.entries = entries
+
+    def _file(self, shard: int) -> Path:
+        return self.folder / f"{shard:02d}.pickle"
+
+    def _shard(self, run_id: str) -> int:
+        return zlib.crc32(run_id.encode()) % self.SHARDS
 
 
 def gather(
@@ -83,61 +124,59 @@ def gather(
     cache: RunCache,
     *,
     chart_points: int,
-    needs_fresh: Callable[[RunRecord], bool] = lambda record: False,
+    needs_fresh: Callable[[str], bool] = lambda run_id: False,
     progress: Callable[[int, int | None], None] = lambda advance, total: None,
 ) -> Gathered:
-    """Read every run; reuse cached records of unchanged, finished runs.
+    """Read every new or changed run; take the others from the cache.
 
-    ``needs_fresh(record)`` forces a read of a cached run (e.g. when the site lacks its files).
+    ``needs_fresh(run_id)`` forces a read of a cached run (e.g. when the site lacks its files).
     """
-    run_ids = reader.run_ids()
-    progress(0, len(run_ids))
+    stamps = reader.run_stamps()
+    progress(0, len(stamps))
 
-    def cached(run_id: str) -> CacheEntry | None:
-        """The cached entry when the run is unchanged and finished, checked cheaply."""
-        # Files are only ever added to, renamed into or removed from a run folder, and each
-        # of those changes the folder's modification time: an equal time means equal files,
-        # without listing them. Where there is no such time (object storage), list.
-        stamp = reader.run_stamp(run_id)
+    def cached(run_id: str, stamp: int | None) -> CacheEntry | None:
+        """The cached entry when the run is finished and its folder unchanged."""
         entry = cache.entries.get(run_id)
-        if entry is None or entry.record.status == "running" or needs_fresh(entry.record):
+        if entry is None or entry.row.status == "running" or needs_fresh(run_id):
             return None
-        changed = stamp is None or stamp != entry.stamp
-        if changed and reader.list_run(run_id).signature != entry.signature:
+        if stamp is not None and stamp == entry.stamp:
+            return entry
+        if _digest(reader.list_run(run_id).signature) != entry.signature:
             return None
-        return CacheEntry(stamp, entry.signature, entry.record)
+        return replace(entry, stamp=stamp)
 
-    def read(run_id: str) -> tuple[CacheEntry, RunData] | None:
-        stamp = reader.run_stamp(run_id)
+    def read(run_id: str) -> RunData | None:
         files = reader.list_run(run_id)
         data = read_run(reader, files, chart_points)
+        if data is not None:
+            record = pickle.dumps(data.record, protocol=pickle.HIGHEST_PROTOCOL)
+            row = RunRow.of(data.record)
+            entries[run_id] = CacheEntry(stamps[run_id], _digest(files.signature), row, record)
         progress(1, None)
-        return None if data is None else (CacheEntry(stamp, files.signature, data.record), data)
+        return data
 
     entries: dict[str, CacheEntry] = {}
     to_read = []
-    for run_id in run_ids:
-        entry = cached(run_id)
+    for run_id, stamp in stamps.items():
+        entry = cached(run_id, stamp)
         if entry is None:
             to_read.append(run_id)
         else:
             entries[run_id] = entry
             progress(1, None)
-    fresh: dict[str, RunData] = {}
     with ThreadPoolExecutor(4) as pool:
-        for result in pool.map(read, to_read):
-            if result is not None:
-                entries[result[1].record.id] = result[0]
-                fresh[result[1].record.id] = result[1]
-    if entries != cache.entries:  # unpickling is cheap, pickling 10,000 records is not
-        cache.save(entries)
-    records = sorted(
-        (entry.record for entry in entries.values()),
-        key=lambda r: (r.started_at, r.id),
+        fresh = {data.record.id: data for data in pool.map(read, to_read) if data is not None}
+    cache.save(entries)
+    rows = sorted(
+        (entry.row for entry in entries.values()),
+        key=lambda row: (row.started_at, row.id),
         reverse=True,
     )
-    signatures = {run_id: entry.signature for run_id, entry in entries.items()}
-    return Gathered(records=records, fresh=fresh, signatures=signatures)
+    return Gathered(rows=rows, fresh=fresh, entries=entries)
+
+
+def _digest(signature: tuple[tuple[str, int, int], ...]) -> str:
+    return hashlib.sha256(repr(signature).encode()).hexdigest()
 
 
 def read_run(reader: StoreReader, files: RunFiles, chart_points: int) -> RunData | None:

@@ -1,6 +1,9 @@
 """The site's model of runs and projects: typed, immutable, no I/O.
 
 Everything a page shows comes from here; :mod:`xsite.gather` fills it from the store.
+A run has two forms: its :class:`RunRecord` (everything the store holds, for the run's own
+page) and its :class:`RunRow` (what lists and tables show). Every build needs a row of every
+run but the record only of runs whose page it renders, so rows are kept small.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+import orjson
+
 from xsite.config import Direction, ProjectSettings
-from xsite.series import Summary
+from xsite.series import NON_FINITE, Summary, json_number
 
 PREVIEW_BYTES = 64 * 1024
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"})
@@ -95,16 +100,131 @@ class RunRecord:
     def artifact_names(self) -> frozenset[str]:
         return frozenset(a.name for a in self.artifacts)
 
+    def to_json(self) -> dict[str, Any]:
+        """The run as ``runs.json`` lists it, for scripts, tools and agents."""
+        git = self.system.get("git") or {}
+        return {
+            "id": self.id,
+            "url": self.url,
+            "project": self.project,
+            "name": self.name,
+            "status": self.status,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "duration_s": self.duration_s,
+            "tags": list(self.tags),
+            "notes": self.notes,
+            "params": {key: json_value(value) for key, value in self.params.items()},
+            "metrics": {
+                key: {
+                    "last": json_number(s.last),
+                    "last_step": s.last_step,
+                    "min": json_number(s.min),
+                    "min_step": s.min_step,
+                    "max": json_number(s.max),
+                    "max_step": s.max_step,
+                    "count": s.count,
+                }
+                for key, s in self.metrics.items()
+            },
+            "git": {key: value for key, value in git.items() if key != "untracked"},
+            "artifacts": [
+                {"name": a.name, "size": a.size, "sha256": a.sha256} for a in self.artifacts
+            ],
+        }
+
+    def to_cells(self) -> dict[str, Any]:
+        """The run as a row of its project's runs table: metrics as ``[last, min, max]``."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "name": self.name,
+            "status": self.status,
+            "tags": list(self.tags),
+            "started_at": self.started_at.isoformat(),
+            "duration_s": self.duration_s,
+            "metrics": {
+                key: [json_number(s.last), json_number(s.min), json_number(s.max)]
+                for key, s in self.metrics.items()
+            },
+            "params": {key: json_value(value) for key, value in self.params.items()},
+        }
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A run as lists and tables show it: its identity, status, times, tags and last metric
+    values, and its entries in the site's JSON files, serialized once when it is read."""
+
+    id: str
+    project: str
+    name: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    duration_s: float
+    tags: tuple[str, ...]
+    last: dict[str, float]
+    """The last value of each metric."""
+    param_kinds: dict[str, str | None]
+    """The :func:`json_kind` of each param's value."""
+    json: bytes
+    """:meth:`RunRecord.to_json`, as JSON."""
+    cells: bytes
+    """:meth:`RunRecord.to_cells`, as JSON."""
+
+    @classmethod
+    def of(cls, record: RunRecord) -> RunRow:
+        return cls(
+            id=record.id,
+            project=record.project,
+            name=record.name,
+            status=record.status,
+            started_at=record.started_at,
+            ended_at=record.ended_at,
+            duration_s=record.duration_s,
+            tags=record.tags,
+            last={key: summary.last for key, summary in record.metrics.items()},
+            param_kinds={key: json_kind(json_value(v)) for key, v in record.params.items()},
+            json=orjson.dumps(record.to_json(), option=orjson.OPT_SORT_KEYS),
+            cells=orjson.dumps(record.to_cells(), option=orjson.OPT_SORT_KEYS),
+        )
+
+    @property
+    def url(self) -> str:
+        return f"runs/{self.id}/"
+
     def headline(self, key: str | None) -> float | None:
-        summary = self.metrics.get(key) if key else None
-        return None if summary is None else summary.last
+        return self.last.get(key) if key else None
+
+
+def json_value(value: Any) -> Any:
+    """A param value as JSON can hold it (non-finite floats as strings, like metrics)."""
+    if isinstance(value, float):
+        return json_number(value)
+    if isinstance(value, list):
+        return [json_value(v) for v in value]
+    return value
+
+
+def json_kind(value: Any) -> str | None:
+    """``bool``, ``number``, ``string`` or ``json`` for a JSON value; None for null."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "number" if value in NON_FINITE else "string"
+    return "json"
 
 
 @dataclass(frozen=True)
 class Project:
     name: str
     slug: str
-    runs: tuple[RunRecord, ...]  # newest first
+    runs: tuple[RunRow, ...]  # newest first
     headline: str | None
     direction: Direction
     params: tuple[str, ...] = field(default=())
@@ -119,7 +239,7 @@ class Project:
         return max((run.ended_at or run.started_at) for run in self.runs)
 
     @property
-    def best_run(self) -> RunRecord | None:
+    def best_run(self) -> RunRow | None:
         """The run with the best last value of the headline metric (NaN never wins)."""
         scored = [
             (value, run)
@@ -146,14 +266,14 @@ def slugify(name: str, taken: set[str]) -> str:
 @dataclass(frozen=True)
 class SiteModel:
     projects: tuple[Project, ...]
-    runs: tuple[RunRecord, ...]  # newest first
+    runs: tuple[RunRow, ...]  # newest first
 
 
-def build_model(records: list[RunRecord], settings: Callable[[str], ProjectSettings]) -> SiteModel:
+def build_model(rows: list[RunRow], settings: Callable[[str], ProjectSettings]) -> SiteModel:
     """Group runs (newest first) into projects, in name order, with their settings."""
-    by_project: dict[str, list[RunRecord]] = {}
-    for record in records:
-        by_project.setdefault(record.project, []).append(record)
+    by_project: dict[str, list[RunRow]] = {}
+    for row in rows:
+        by_project.setdefault(row.project, []).append(row)
     slugs: set[str] = set()
     projects = []
     for name in sorted(by_project):
@@ -169,4 +289,4 @@ def build_model(records: list[RunRecord], settings: Callable[[str], ProjectSetti
                 metrics=chosen.metrics,
             )
         )
-    return SiteModel(projects=tuple(projects), runs=tuple(records))
+    return SiteModel(projects=tuple(projects), runs=tuple(rows))

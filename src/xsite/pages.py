@@ -19,7 +19,6 @@ import orjson
 
 from xsite.config import SiteConfig
 from xsite.model import Project, RunRecord, SiteModel
-from xsite.series import json_number
 
 RECENT_RUNS = 20
 DEFAULT_PARAM_COLUMNS = 8
@@ -64,8 +63,14 @@ class DataFile:
     content: bytes
 
 
-def make_pages(model: SiteModel, config: SiteConfig, run_keys: dict[str, str]) -> list[Page]:
-    """Every HTML page. ``run_keys`` maps run ids to a key of their data and the theme."""
+def make_pages(
+    model: SiteModel,
+    config: SiteConfig,
+    run_keys: dict[str, str],
+    record: Callable[[str], RunRecord],
+) -> list[Page]:
+    """Every HTML page. ``run_keys`` maps run ids to a key of their data and the theme;
+    ``record(run_id)`` gives the full record of a run whose page is rendered."""
     pages = [
         Page(
             "index.html",
@@ -91,7 +96,7 @@ def make_pages(model: SiteModel, config: SiteConfig, run_keys: dict[str, str]) -
                 Page(
                     f"{run.url}index.html",
                     "run.html",
-                    partial(run_page_context, run, project),
+                    partial(_run_page_context, record, run.id, project),
                     key=run_keys.get(run.id),
                 )
             )
@@ -101,12 +106,12 @@ def make_pages(model: SiteModel, config: SiteConfig, run_keys: dict[str, str]) -
 def make_data_files(model: SiteModel, config: SiteConfig) -> list[DataFile]:
     """The machine-readable twins of the pages, for scripts, tools and agents."""
     files = [
-        DataFile("runs.json", _json({"format": 1, "runs": [_run_json(r) for r in model.runs]})),
+        DataFile("runs.json", _runs_json(model)),
         DataFile("llms.txt", _llms_txt(model, config).encode()),
         DataFile(".nojekyll", b""),
     ]
     for project in model.projects:
-        files.append(DataFile(f"{project.url}runs.json", _json(runs_table(project))))
+        files.append(DataFile(f"{project.url}runs.json", runs_table(project)))
     if config.base_url:
         files.append(DataFile("sitemap.xml", _sitemap(model, config.base_url).encode()))
     return files
@@ -114,6 +119,12 @@ def make_data_files(model: SiteModel, config: SiteConfig) -> list[DataFile]:
 
 def _project_context(project: Project) -> dict[str, Any]:
     return {"project": project, "summary": _project_summary(project)}
+
+
+def _run_page_context(
+    record: Callable[[str], RunRecord], run_id: str, project: Project
+) -> dict[str, Any]:
+    return run_page_context(record(run_id), project)
 
 
 def run_page_context(run: RunRecord, project: Project) -> dict[str, Any]:
@@ -168,28 +179,46 @@ def reproduce_commands(run: RunRecord) -> list[str]:
     return lines
 
 
-def runs_table(project: Project) -> dict[str, Any]:
-    """The runs table of a project, in the format ``runs-table.js`` reads."""
-    param_keys = sorted({key for run in project.runs for key in run.params})
-    metric_keys = sorted({key for run in project.runs for key in run.metrics})
+def runs_table(project: Project) -> bytes:
+    """The runs table of a project, in the format ``runs-table.js`` reads: the columns, each
+    with the ``path`` of its value in a row, and one row per run (:meth:`RunRecord.to_cells`).
+    """
+    metric_keys = sorted({key for run in project.runs for key in run.last})
+    param_kinds: dict[str, set[str | None]] = {}
+    for run in project.runs:
+        for key, kind in run.param_kinds.items():
+            param_kinds.setdefault(key, set()).add(kind)
+    param_keys = sorted(param_kinds)
     columns = [
-        {"id": cid, "label": label, "group": "run", "type": kind}
+        {"id": cid, "label": label, "group": "run", "type": kind, "path": [cid]}
         for cid, label, kind in RUN_COLUMNS
     ]
     # Metrics before params: what a run achieved is what people scan a runs table for.
     for key in metric_keys:
-        for suffix, label in (("", key), (".min", f"{key} (min)"), (".max", f"{key} (max)")):
+        for index, (suffix, label) in enumerate(
+            (("", key), (".min", f"{key} (min)"), (".max", f"{key} (max)"))
+        ):
             columns.append(
                 {
                     "id": f"metrics.{key}{suffix}",
                     "label": label,
                     "group": "metrics",
                     "type": "number",
+                    "path": ["metrics", key, index],
                 }
             )
     for key in param_keys:
-        kind = _param_type([run.params.get(key) for run in project.runs])
-        columns.append({"id": f"params.{key}", "label": key, "group": "params", "type": kind})
+        kinds = param_kinds[key] - {None}
+        kind = kinds.pop() if len(kinds) == 1 else ("json" if kinds else "number")
+        columns.append(
+            {
+                "id": f"params.{key}",
+                "label": key,
+                "group": "params",
+                "type": kind,
+                "path": ["params", key],
+            }
+        )
     visible = [cid for cid, _, _ in RUN_COLUMNS]
     visible += [
         f"params.{k}" for k in _default_keys(project.params, param_keys, DEFAULT_PARAM_COLUMNS)
@@ -201,34 +230,10 @@ def runs_table(project: Project) -> dict[str, Any]:
             project.metrics or tuple(headline), metric_keys, DEFAULT_METRIC_COLUMNS
         )
     ]
-    rows = []
-    for run in project.runs:
-        values: list[Any] = [
-            run.name,
-            run.status,
-            list(run.tags),
-            run.started_at.isoformat(),
-            run.duration_s,
-        ]
-        for key in metric_keys:
-            summary = run.metrics.get(key)
-            if summary is None:
-                values += [None, None, None]
-            else:
-                values += [
-                    json_number(summary.last),
-                    json_number(summary.min),
-                    json_number(summary.max),
-                ]
-        values += [_json_value(run.params.get(key)) for key in param_keys]
-        rows.append({"id": run.id, "url": run.url, "values": values})
-    return {
-        "format": 1,
-        "project": project.name,
-        "columns": columns,
-        "visible": visible,
-        "rows": rows,
-    }
+    head = {"format": 2, "project": project.name, "columns": columns, "visible": visible}
+    # Each row was serialized when its run was read: join the bytes, don't parse them again.
+    rows = b",".join(run.cells for run in project.runs)
+    return orjson.dumps(head)[:-1] + b',"rows":[' + rows + b"]}\n"
 
 
 def _base_path(base_url: str | None) -> str:
@@ -273,57 +278,9 @@ def _default_keys(chosen: tuple[str, ...], available: list[str], limit: int) -> 
     return available[:limit]
 
 
-def _param_type(values: list[Any]) -> str:
-    present = [v for v in values if v is not None]
-    if present and all(isinstance(v, bool) for v in present):
-        return "bool"
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
-        return "number"
-    if all(isinstance(v, str) for v in present):
-        return "string"
-    return "json"
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float):
-        return json_number(value)
-    if isinstance(value, list):
-        return [_json_value(v) for v in value]
-    return value
-
-
-def _run_json(run: RunRecord) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "url": run.url,
-        "project": run.project,
-        "name": run.name,
-        "status": run.status,
-        "started_at": run.started_at.isoformat(),
-        "ended_at": run.ended_at.isoformat() if run.ended_at else None,
-        "duration_s": run.duration_s,
-        "tags": list(run.tags),
-        "notes": run.notes,
-        "params": {key: _json_value(value) for key, value in run.params.items()},
-        "metrics": {
-            key: {
-                "last": json_number(s.last),
-                "last_step": s.last_step,
-                "min": json_number(s.min),
-                "min_step": s.min_step,
-                "max": json_number(s.max),
-                "max_step": s.max_step,
-                "count": s.count,
-            }
-            for key, s in run.metrics.items()
-        },
-        "git": {k: v for k, v in (run.system.get("git") or {}).items() if k != "untracked"},
-        "artifacts": [{"name": a.name, "size": a.size, "sha256": a.sha256} for a in run.artifacts],
-    }
-
-
-def _json(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS) + b"\n"
+def _runs_json(model: SiteModel) -> bytes:
+    """Every run's entry (:meth:`RunRecord.to_json`), serialized when the run was read."""
+    return b'{"format":1,"runs":[' + b",".join(run.json for run in model.runs) + b"]}\n"
 
 
 def _llms_txt(model: SiteModel, config: SiteConfig) -> str:

@@ -18,6 +18,7 @@ from jinja2 import (
     ChainableUndefined,
     ChoiceLoader,
     Environment,
+    FileSystemBytecodeCache,
     FileSystemLoader,
     PrefixLoader,
     pass_context,
@@ -38,7 +39,11 @@ def default_theme_dir() -> Path:
 
 
 class Theme:
-    def __init__(self, user_dir: str | Path | None = None) -> None:
+    def __init__(
+        self, user_dir: str | Path | None = None, *, cache_dir: Path | None = None
+    ) -> None:
+        """The default theme, overridden file by file from ``user_dir``. Compiled templates
+        are kept in ``cache_dir`` (compiling costs more than rendering a few pages)."""
         default = default_theme_dir()
         self.dirs = [default]
         if user_dir is not None:
@@ -60,6 +65,7 @@ class Theme:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            bytecode_cache=FileSystemBytecodeCache(str(cache_dir)) if cache_dir else None,
         )
         self.env.filters.update(
             url=relative_url,

@@ -8,6 +8,7 @@ are deleted — but never a file the writer did not write.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import posixpath
@@ -40,6 +41,8 @@ class SiteWriter:
         self.current: dict[str, list[Any]] = {}
         self.stats = WriteStats()
         self.out.mkdir(parents=True, exist_ok=True)
+        self._root = str(self.out)
+        self._previous_paths = sorted(self.previous)
 
     def target(self, path: str) -> Path:
         """The file for site path ``path``; refuses any path that would leave the site.
@@ -58,13 +61,40 @@ class SiteWriter:
         entry = self.previous.get(path)
         if entry is None or (key is not None and entry[1] != key):
             return False
-        return self.target(path).is_file()
+        return self._still_there(path)
+
+    def holds(self, folder: str, *names: str) -> bool:
+        """Whether every file the last build wrote under ``folder`` (ending in ``/``) is
+        still there, and ``names`` (relative to the folder) among them."""
+        paths = self._previous_files(folder)
+        return all(folder + name in self.previous for name in names) and all(
+            self._still_there(path) for path in paths
+        )
 
     def keep(self, path: str) -> None:
         """Carry a file of the last build over unchanged."""
         entry = self.current[path] = self.previous[path]
         self.stats.unchanged += 1
         self.stats.bytes += entry[2]
+
+    def keep_folder(self, folder: str) -> None:
+        """Carry over every file the last build wrote under ``folder`` that this build has
+        not written or kept yet."""
+        for path in self._previous_files(folder):
+            if path not in self.current:
+                self.keep(path)
+
+    def _previous_files(self, folder: str) -> list[str]:
+        # The manifest's paths, sorted: a folder's files are one slice, from "folder/" up to
+        # "folder0" ("0" sorts right after "/").
+        start = bisect.bisect_left(self._previous_paths, folder)
+        end = bisect.bisect_left(self._previous_paths, folder[:-1] + "0", start)
+        return self._previous_paths[start:end]
+
+    def _still_there(self, path: str) -> bool:
+        # Paths in the manifest were checked by target() when they were written; os.path
+        # on strings is several times faster than pathlib, and this runs for every file.
+        return os.path.isfile(os.path.join(self._root, path))
 
     def write(self, path: str, content: bytes, key: str | None = None) -> None:
         digest = hashlib.sha256(content).hexdigest()

@@ -101,10 +101,16 @@ class StoreFS:
         selector = pafs.FileSelector(path, recursive=recursive, allow_not_found=True)
         return [info for info in self.fs.get_file_info(selector) if info.type == pafs.FileType.File]
 
-    def list_dirs(self, path: str) -> list[str]:
+    def list_dirs(self, path: str) -> dict[str, int | None]:
+        """The folders in ``path``, each with its modification time in ns where the
+        filesystem keeps one for folders (local disks do, object stores do not)."""
         selector = pafs.FileSelector(path, recursive=False, allow_not_found=True)
         infos = self.fs.get_file_info(selector)
-        return [info.base_name for info in infos if info.type == pafs.FileType.Directory]
+        return {
+            info.base_name: info.mtime_ns if self.is_local else None
+            for info in infos
+            if info.type == pafs.FileType.Directory
+        }
 
     def exists(self, path: str) -> bool:
         return self.fs.get_file_info(path).type != pafs.FileType.NotFound

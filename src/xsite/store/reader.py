@@ -97,21 +97,21 @@ class StoreReader:
     # -- listing --------------------------------------------------------------------------
 
     def run_ids(self) -> list[str]:
-        ids = []
-        for name in sorted(self.store.list_dirs(self.store.path(RUNS_DIR))):
+        return list(self.run_stamps())
+
+    def run_stamps(self) -> dict[str, int | None]:
+        """Every run id, in order, with its folder's modification time in ns (None where
+        folders have none). Adding, renaming or removing a file in a folder changes its
+        time, so an unchanged time means unchanged files, without listing them."""
+        stamps = {}
+        for name, stamp in sorted(self.store.list_dirs(self.store.path(RUNS_DIR)).items()):
             if schema.is_valid_run_id(name):
-                ids.append(name)
+                stamps[name] = stamp
             else:
                 self.report_skipped(
                     self.store.path(RUNS_DIR, name), "not a run folder (invalid run id)"
                 )
-        return ids
-
-    def run_stamp(self, run_id: str) -> int | None:
-        """The run folder's modification time in ns, or None where folders have none."""
-        if not self.store.is_local:
-            return None
-        return self.store.fs.get_file_info(self.store.path(RUNS_DIR, run_id)).mtime_ns
+        return stamps
 
     def list_run(self, run_id: str) -> RunFiles:
         files = RunFiles(run_id)

@@ -164,6 +164,22 @@
       });
   }
 
+  /**
+   * A row's values in column order. Format 2 rows are objects and each column names the
+   * path of its value (["metrics", "loss", 0]); format 1 rows carry a `values` array.
+   */
+  function rowValues(row, columns) {
+    if (!row) return [];
+    if (Array.isArray(row.values)) return row.values;
+    return columns.map(function (c) {
+      var v = row;
+      for (var i = 0; c.path && i < c.path.length && v != null; i++) {
+        v = Object.prototype.hasOwnProperty.call(v, c.path[i]) ? v[c.path[i]] : null;
+      }
+      return v === undefined || !c.path ? null : v;
+    });
+  }
+
   // ---------------------------------------------------------------- component
 
   function RunsTable(root, data) {
@@ -183,13 +199,15 @@
         group: c.group != null ? String(c.group) : "other",
         type: type,
         numeric: !!NUMERIC_TYPES[type],
+        path: Array.isArray(c.path) ? c.path : null,
       };
     });
+    var columns = this.columns;
     this.rows = data.rows.map(function (r) {
       return {
         id: r && r.id != null ? String(r.id) : "",
         url: r && isSafeRelativeUrl(r.url) ? r.url : null,
-        values: r && Array.isArray(r.values) ? r.values : [],
+        values: rowValues(r, columns),
       };
     });
     this.n = this.rows.length;
