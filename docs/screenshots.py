@@ -21,8 +21,15 @@ import xsite
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "docs" / "images"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -32,10 +39,14 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="xsite-shots-"))
-    subprocess.run([sys.executable, str(ROOT / "examples/quickstart.py"), "--dir",
-                    str(work / "runs")], check=True, capture_output=True)
-    config = xsite.load_config(ROOT / "examples/xsite.toml", store=str(work / "runs"),
-                               out=str(work / "www" / "demo"))
+    subprocess.run(
+        [sys.executable, str(ROOT / "examples/quickstart.py"), "--dir", str(work / "runs")],
+        check=True,
+        capture_output=True,
+    )
+    config = xsite.load_config(
+        ROOT / "examples/xsite.toml", store=str(work / "runs"), out=str(work / "www" / "demo")
+    )
     xsite.build(config)
     runs = xsite.load_runs(work / "runs").sort_values("metrics.val/acc")
     best = runs.iloc[-1]["run_id"]
@@ -54,7 +65,8 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         for scheme in ("light", "dark"):
             context = browser.new_context(
-                viewport={"width": 1280, "height": 900}, color_scheme=scheme,
+                viewport={"width": 1280, "height": 900},
+                color_scheme=scheme,
                 device_scale_factor=1,
             )
             page = context.new_page()

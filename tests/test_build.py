@@ -276,9 +276,21 @@ def test_incremental_builds_match_a_cold_build(tmp_path: Path) -> None:
     # Files deleted from the site by hand come back, from the store or the cache.
     run_dir = site / "runs" / ids["lr0.1"]
     (run_dir / "artifacts/confusion.png").unlink()
-    (run_dir / "index.html").unlink()
+    (run_dir / "metrics.json").unlink()
     restored = xsite.build(SiteConfig(store=store, out=str(site)))
     assert restored.runs_read == 1
+    assert tree(site) == cold()
+    (run_dir / "index.html").unlink()
+    xsite.build(SiteConfig(store=store, out=str(site)))
+    assert tree(site) == cold()
+
+    # Fewer chart points: every series is downsampled again, no page changes.
+    xsite.build(SiteConfig(store=store, out=str(site), chart_points=10))
+    assert tree(site) == cold(chart_points=10)
+    assert (
+        len(json.loads((run_dir / "metrics.json").read_bytes())["series"]["val/acc"]["step"]) <= 10
+    )
+    xsite.build(SiteConfig(store=store, out=str(site)))  # back to the cached 1,000 points
     assert tree(site) == cold()
 
     # A new title changes every page: run pages are made again from the build cache.

@@ -20,8 +20,8 @@ import vl_convert
 
 from xsite.charts import metric_chart_spec
 from xsite.config import SiteConfig
-from xsite.gather import RunCache, gather
-from xsite.model import RunRecord, build_model
+from xsite.gather import CacheEntry, RunCache, gather
+from xsite.model import RunRow, build_model
 from xsite.pages import DataFile, Page, make_data_files, make_pages, page_key
 from xsite.render import render
 from xsite.store.reader import SkippedFile, StoreReader
@@ -67,12 +67,23 @@ def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildRepor
         __version__, theme.fingerprint(), config.title, config.base_url, artifact_limit
     )
 
+    def metrics_key(signature: str) -> str:
+        return page_key(config.chart_points, signature)
+
+    def site_lacks_files_of(entry: CacheEntry) -> bool:
+        """Whether the site lost a file of this run, or holds its series from other data."""
+        published = [f"artifacts/{a.name}" for a in entry.row.artifacts if a.size <= artifact_limit]
+        folder = entry.row.url
+        return not (
+            writer.has(f"{folder}metrics.json", metrics_key(entry.signature))
+            and writer.holds(folder, *published)
+        )
+
     gathered = gather(
         reader,
         cache,
         chart_points=config.chart_points,
-        # A run whose site files went missing is read again, to write them again.
-        needs_fresh=lambda run_id: not writer.holds(f"runs/{run_id}/", "metrics.json"),
+        needs_fresh=site_lacks_files_of,  # read again, to write its files again
         progress=lambda advance, total: report_progress("Reading runs", advance, total),
     )
     model = build_model(gathered.rows, config.project)
@@ -111,16 +122,16 @@ def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildRepor
         writer.write(data_file.path, data_file.content)
     rendered_paths = {page.path for page in rendered}
     for run in model.runs:
-        if f"{run.url}index.html" not in rendered_paths:
+        fresh = gathered.fresh.get(run.id)
+        if fresh is None and f"{run.url}index.html" not in rendered_paths:
             writer.keep_folder(run.url)  # the run and its page are as the last build left them
             continue
-        fresh = gathered.fresh.get(run.id)
         if fresh is not None:
-            writer.write(f"{run.url}metrics.json", fresh.metrics_json)
+            key = metrics_key(gathered.signature(run.id))
+            writer.write(f"{run.url}metrics.json", fresh.metrics_json, key=key)
         else:
             writer.keep(f"{run.url}metrics.json")
-        record = fresh.record if fresh is not None else gathered.record(run.id)
-        _copy_artifacts(reader, writer, record, copy=fresh is not None, limit=artifact_limit)
+        _copy_artifacts(reader, writer, run, copy=fresh is not None, limit=artifact_limit)
     report.pages_rendered = len(rendered)
     # A page kept from the last build was checked then, and shows only its own run's files.
     report.broken_links = find_broken_links(writer, rendered)
@@ -190,17 +201,13 @@ def _made(folder: Path) -> Path:
     return folder
 
 
-def _artifact_site_path(run: RunRecord, name: str) -> str:
-    return posixpath.join(run.url, "artifacts", name)
-
-
 def _copy_artifacts(
-    reader: StoreReader, writer: SiteWriter, run: RunRecord, copy: bool, limit: int
+    reader: StoreReader, writer: SiteWriter, run: RunRow, copy: bool, limit: int
 ) -> None:
     for artifact in run.artifacts:
         if artifact.size > limit:
             continue  # listed on the run page, not published
-        path = _artifact_site_path(run, artifact.name)
+        path = f"{run.url}artifacts/{artifact.name}"
         if not copy and writer.has(path):
             writer.keep(path)
             continue

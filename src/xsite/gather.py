@@ -1,5 +1,5 @@
-"""First stage of a build: read the store into :class:`~xsite.model.RunRecord` objects and
-each run's chart data.
+"""First stage of a build: read the store into a :class:`~xsite.model.RunRow` and a
+:class:`~xsite.model.RunRecord` per run, and each run's chart data.
 
 Part files are immutable, so a run whose folder lists the same files (names, sizes, times)
 as at the last build has the same contents: its row and record come from the build cache and
@@ -31,8 +31,8 @@ from xsite.store.writer import safe_artifact_name
 from xsite.version import __version__
 
 _CACHE_FORMAT = (5, __version__)
-"""A cache written by another xsite holds other classes: it is ignored, not unpickled into
-objects that lack fields."""
+"""Written ahead of each cache file's entries: a cache written by another xsite holds other
+classes, so its entries are not unpickled at all."""
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,14 @@ class CacheEntry:
 
 @dataclass(frozen=True)
 class Gathered:
+    """What the first stage hands on: a row of every run, full records on demand."""
+
     rows: list[RunRow]
     """Every readable run, newest first."""
     fresh: dict[str, RunData]
     """Runs read this build (new or changed since the cached build)."""
     entries: dict[str, CacheEntry]
+    """Every readable run's cache entry, as saved for the next build."""
 
     def signature(self, run_id: str) -> str:
         return self.entries[run_id].signature
@@ -72,7 +75,8 @@ class Gathered:
 
 
 class RunCache:
-    """Rows and records of the runs of the previous build, keyed by what their folder holds.
+    """Rows and records of the runs of the previous build, by run id, each with what its
+    folder held.
 
     Runs are spread over :data:`SHARDS` files by a hash of their id, so a build that reads
     one new run rewrites one small file, not the whole cache.
@@ -86,11 +90,10 @@ class RunCache:
         for shard in range(self.SHARDS):
             try:
                 with self._file(shard).open("rb") as file:
-                    stored = pickle.load(file)
-                if stored.get("format") == _CACHE_FORMAT:
-                    self.entries.update(stored["runs"])
-            except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError):
-                pass  # no cache, or one from another version: its runs are read again
+                    if pickle.load(file) == _CACHE_FORMAT:
+                        self.entries.update(pickle.load(file))
+            except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+                pass  # no cache, or a damaged one: its runs are read again
 
     def save(self, entries: dict[str, CacheEntry]) -> None:
         """Write the shards whose entries differ from the loaded ones."""
@@ -108,7 +111,8 @@ class RunCache:
         for number, runs in sorted(shards.items()):
             tmp = self._file(number).with_suffix(".tmp")
             with tmp.open("wb") as file:
-                pickle.dump({"format": _CACHE_FORMAT, "runs": runs}, file, protocol=5)
+                pickle.dump(_CACHE_FORMAT, file, protocol=5)
+                pickle.dump(runs, file, protocol=5)
             tmp.replace(self._file(number))
         self.entries = entries
 
@@ -124,12 +128,12 @@ def gather(
     cache: RunCache,
     *,
     chart_points: int,
-    needs_fresh: Callable[[str], bool] = lambda run_id: False,
+    needs_fresh: Callable[[CacheEntry], bool] = lambda entry: False,
     progress: Callable[[int, int | None], None] = lambda advance, total: None,
 ) -> Gathered:
     """Read every new or changed run; take the others from the cache.
 
-    ``needs_fresh(run_id)`` forces a read of a cached run (e.g. when the site lacks its files).
+    ``needs_fresh(entry)`` forces a read of a cached run (e.g. when the site lacks its files).
     """
     stamps = reader.run_stamps()
     progress(0, len(stamps))
@@ -137,7 +141,7 @@ def gather(
     def cached(run_id: str, stamp: int | None) -> CacheEntry | None:
         """The cached entry when the run is finished and its folder unchanged."""
         entry = cache.entries.get(run_id)
-        if entry is None or entry.row.status == "running" or needs_fresh(run_id):
+        if entry is None or entry.row.status == "running" or needs_fresh(entry):
             return None
         if stamp is not None and stamp == entry.stamp:
             return entry
@@ -149,7 +153,7 @@ def gather(
         files = reader.list_run(run_id)
         data = read_run(reader, files, chart_points)
         if data is not None:
-            record = pickle.dumps(data.record, protocol=pickle.HIGHEST_PROTOCOL)
+            record = pickle.dumps(data.record, protocol=5)
             row = RunRow.of(data.record)
             entries[run_id] = CacheEntry(stamps[run_id], _digest(files.signature), row, record)
         progress(1, None)

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from xsite.config import Direction, ProjectSettings
-from xsite.series import NON_FINITE, Summary, json_number
+from xsite.series import Summary, json_number
 
 PREVIEW_BYTES = 64 * 1024
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"})
@@ -167,7 +167,8 @@ class RunRow:
     last: dict[str, float]
     """The last value of each metric."""
     param_kinds: dict[str, str | None]
-    """The :func:`json_kind` of each param's value."""
+    """The :func:`param_kind` of each param's value."""
+    artifacts: tuple[Artifact, ...]
     json: bytes
     """:meth:`RunRecord.to_json`, as JSON."""
     cells: bytes
@@ -185,7 +186,8 @@ class RunRow:
             duration_s=record.duration_s,
             tags=record.tags,
             last={key: summary.last for key, summary in record.metrics.items()},
-            param_kinds={key: json_kind(json_value(v)) for key, v in record.params.items()},
+            param_kinds={key: param_kind(value) for key, value in record.params.items()},
+            artifacts=record.artifacts,
             json=orjson.dumps(record.to_json(), option=orjson.OPT_SORT_KEYS),
             cells=orjson.dumps(record.to_cells(), option=orjson.OPT_SORT_KEYS),
         )
@@ -207,8 +209,8 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def json_kind(value: Any) -> str | None:
-    """``bool``, ``number``, ``string`` or ``json`` for a JSON value; None for null."""
+def param_kind(value: Any) -> str | None:
+    """``bool``, ``number``, ``string`` or ``json`` (lists, dicts); None for a missing value."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -216,7 +218,7 @@ def json_kind(value: Any) -> str | None:
     if isinstance(value, int | float):
         return "number"
     if isinstance(value, str):
-        return "number" if value in NON_FINITE else "string"
+        return "string"
     return "json"
 
 

@@ -294,7 +294,8 @@ def _llms_txt(model: SiteModel, config: SiteConfig) -> str:
         "",
         "- [runs.json](runs.json): every run: id, project, name, status, times, tags, notes, "
         "params, metric summaries (last/min/max with steps), git, artifacts.",
-        "- projects/<project>/runs.json: one project's runs table (columns + rows).",
+        "- projects/<project>/runs.json: one project's runs table: columns, each with the "
+        "path of its value in a row, and one row per run.",
         "- runs/<id>/metrics.json: a run's metric series for charts "
         "(step, value, seconds since start; long series downsampled, extremes kept).",
         "- runs/<id>/artifacts/<name>: the run's files.",

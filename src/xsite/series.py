@@ -77,10 +77,6 @@ def summarize(steps: np.ndarray, values: np.ndarray) -> Summary:
     )
 
 
-NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
-"""How :func:`json_number` spells the floats JSON has no number for."""
-
-
 def json_number(value: float | None) -> float | str | None:
     """JSON has no NaN or infinity (``JSON.parse`` rejects them): spell those as strings."""
     if value is None or isfinite(value):

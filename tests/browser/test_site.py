@@ -154,3 +154,116 @@ def test_a_metric_logged_once_shows_as_a_dot(site, watched: WatchedPage) -> None
     figure.wait_for(timeout=TIMEOUT_MS)
     assert figure.locator("svg g.mark-symbol path").count() == 1
     assert watched.problems == []
+
+
+CONTRAST = """() => {
+  // WCAG contrast of text against the page background, from the computed colours.
+  const rgb = (css) => css.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const luminance = (css) => {
+    const [r, g, b] = rgb(css).map((c) => {
+      c /= 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (a, b) => {
+    const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+    return (hi + 0.05) / (lo + 0.05);
+  };
+  const background = getComputedStyle(document.body).backgroundColor;
+  const result = { background: luminance(background) };
+  for (const selector of ["body", "a", ".xs-muted", "th"]) {
+    const element = document.querySelector(selector);
+    if (element) result[selector] = ratio(getComputedStyle(element).color, background);
+  }
+  return result;
+}"""
+
+UNNAMED_CONTROLS = """() => [
+  ...document.querySelectorAll("input, select, button, textarea, summary")]
+  .filter((el) => el.offsetParent !== null)
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label")
+    && !el.getAttribute("aria-labelledby") && !el.textContent.trim() && !el.title)
+  .map((el) => el.outerHTML.slice(0, 120))"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_stays_readable_in_both_colour_schemes(site, chromium, scheme: str) -> None:
+    url, ids = site
+    context = chromium.new_context(color_scheme=scheme)
+    page = context.new_page()
+    for path in ("", "projects/vision/", f"runs/{ids['lr0.1']}/"):
+        page.goto(url + path)
+        contrast = page.evaluate(CONTRAST)
+        assert (contrast.pop("background") < 0.2) == (scheme == "dark"), path
+        assert all(ratio >= 4.5 for ratio in contrast.values()), (path, contrast)
+    context.close()
+
+
+def test_pages_fit_a_phone_screen_and_every_control_has_a_name(site, chromium) -> None:
+    url, ids = site
+    context = chromium.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    page = WatchedPage(context.new_page())
+    for path, ready in (
+        ("", "main"),
+        ("projects/vision/", ".xs-runs-table[data-ready=true]"),
+        (f"runs/{ids['lr0.1']}/", "figure[data-rendered=true]"),
+    ):
+        page.page.goto(url + path)
+        page.page.locator(ready.split("[")[0]).first.scroll_into_view_if_needed()
+        page.page.wait_for_selector(ready, timeout=TIMEOUT_MS)  # charts draw once in view
+        overflow = page.page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{path or 'home'} is {overflow}px wider than the phone"
+        assert page.page.evaluate(UNNAMED_CONTROLS) == [], path
+    assert page.problems == []
+    context.close()
+
+
+def test_the_runs_table_sorts_from_the_keyboard(site, watched: WatchedPage) -> None:
+    url, _ = site
+    page = watched.page
+    page.goto(f"{url}projects/vision/")
+    page.wait_for_selector(".xs-runs-table[data-ready=true]", timeout=TIMEOUT_MS)
+    header = page.locator("th", has=page.locator("button", has_text="val/acc")).first
+    target = header.locator("button")
+    for _ in range(60):  # Tab through the page until the sort button has focus
+        page.keyboard.press("Tab")
+        if target.evaluate("button => document.activeElement === button"):
+            break
+    else:
+        pytest.fail("the val/acc sort button is not reachable with Tab")
+    page.keyboard.press("Enter")
+    assert header.get_attribute("aria-sort") == "ascending"
+    outline = target.evaluate("b => getComputedStyle(b).outlineStyle")
+    assert outline != "none", "the focused button shows no focus ring"
+    assert watched.problems == []
+
+
+def test_chart_axes_switch_to_log_scale_and_wall_time(site, watched: WatchedPage) -> None:
+    url, ids = site
+    page = watched.page
+    page.goto(f"{url}runs/{ids['lr0.1']}/")
+    figure = page.locator("figure.xs-chart[data-key='train/loss']")
+    figure.and_(page.locator("[data-rendered=true]")).wait_for(timeout=TIMEOUT_MS)
+
+    def axis(name: str) -> str:
+        # Vega describes each axis for screen readers: "Y-axis titled … for a log scale …"
+        return figure.locator(f"svg g[aria-label^='{name}-axis']").first.get_attribute("aria-label")
+
+    assert "linear scale" in axis("Y") and "titled 'step'" in axis("X")
+    page.get_by_label("Log scale (y)").check()
+    page.wait_for_function(
+        "() => document.querySelector(\"figure[data-key='train/loss'] svg "
+        "g[aria-label^='Y-axis']\")?.getAttribute('aria-label').includes('log scale')",
+        timeout=TIMEOUT_MS,
+    )
+    page.get_by_label("X axis").select_option("wall")
+    page.wait_for_function(
+        "() => document.querySelector(\"figure[data-key='train/loss'] svg "
+        "g[aria-label^='X-axis']\")?.getAttribute('aria-label').includes('time scale')",
+        timeout=TIMEOUT_MS,
+    )
+    assert "titled 'wall time'" in axis("X")
+    assert watched.problems == []
