@@ -7,6 +7,8 @@ Everything is gathered and every page made before the first byte is written.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import os
 import posixpath
 import re
@@ -18,7 +20,7 @@ from pathlib import Path
 import orjson
 import vl_convert
 
-from xsite.charts import metric_chart_spec
+from xsite import charts
 from xsite.config import SiteConfig
 from xsite.gather import CacheEntry, RunCache, gather
 from xsite.model import RunRow, build_model
@@ -170,30 +172,46 @@ def _asset_files(theme: Theme) -> list[DataFile]:
     files = [
         DataFile(f"assets/{name}", path.read_bytes()) for name, path in theme.static_files().items()
     ]
-    spec = orjson.dumps(metric_chart_spec(), option=orjson.OPT_SORT_KEYS)
-    files.append(DataFile(CHART_SPEC, spec))
+    files.append(DataFile(CHART_SPEC, _chart_spec()))
     files.append(DataFile(VEGA_BUNDLE, _vega_bundle()))
     return files
 
 
 def _vega_bundle() -> bytes:
-    """The Vega, Vega-Lite and vega-embed JavaScript that vl-convert ships. Making it takes
-    seconds, so it is cached per vl-convert version in the user's cache folder."""
+    """The Vega, Vega-Lite and vega-embed JavaScript that vl-convert ships."""
+    return _user_cached(
+        f"vega-{vl_convert.__version__}.js",
+        lambda: vl_convert.javascript_bundle().encode("utf-8"),
+    )
+
+
+def _chart_spec() -> bytes:
+    """The metric chart's Vega-Lite spec, made with Altair, for this charts.py and Altair."""
+    made_from = Path(charts.__file__).read_bytes() + importlib.metadata.version("altair").encode()
+    return _user_cached(
+        f"metric-chart-{hashlib.sha256(made_from).hexdigest()[:16]}.vl.json",
+        lambda: orjson.dumps(charts.metric_chart_spec(), option=orjson.OPT_SORT_KEYS),
+    )
+
+
+def _user_cached(name: str, make: Callable[[], bytes]) -> bytes:
+    """``make()``'s bytes, kept in the user's cache folder: the Vega bundle takes seconds to
+    make, and importing Altair for the chart spec most of a second, on every build."""
     cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    cached = cache_home / "xsite" / f"vega-{vl_convert.__version__}.js"
+    cached = cache_home / "xsite" / name
     try:
         return cached.read_bytes()
     except OSError:
         pass
-    bundle = vl_convert.javascript_bundle().encode("utf-8")
+    content = make()
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(bundle)
+        tmp.write_bytes(content)
         tmp.replace(cached)
     except OSError:
         pass  # a read-only home: build without the cache
-    return bundle
+    return content
 
 
 def _made(folder: Path) -> Path:

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import altair as alt
-
 POINTS_DATASET = "points"
 
 
 def metric_chart_spec() -> dict[str, Any]:
     """Raw values as a faint line under the smoothed line, one colour per run, and a dot for
     a series of a single point."""
+    import altair as alt  # a third of a second to import: only when the spec is not cached
+
     base = alt.Chart(alt.NamedData(POINTS_DATASET)).encode(
         x=alt.X("x:Q", title="step"),
         color=alt.Color("run:N", legend=alt.Legend(orient="bottom", title=None)),

@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from xsite.store.reader import DEFAULT_HEARTBEAT_TIMEOUT, StoreReader
 from xsite.store.values import decode_param
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RUN_COLUMNS = [
     "run_id",
@@ -40,6 +42,8 @@ def load_runs(
     logged value of each metric). A run whose writer stopped sending heartbeats for
     ``heartbeat_timeout`` seconds without finishing shows as ``crashed``.
     """
+    import pandas as pd  # slow to import, and `xsite build` never needs it
+
     reader = StoreReader(dir, heartbeat_timeout=heartbeat_timeout)
     snapshots = reader.snapshots()
     if project is not None:
