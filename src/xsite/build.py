@@ -7,6 +7,7 @@ Everything is gathered and every page made before the first byte is written.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib.metadata
 import os
@@ -57,6 +58,19 @@ class BuildReport:
 
 def build(config: SiteConfig, *, progress: Progress | None = None) -> BuildReport:
     """Render the store at ``config.store`` into a static site at ``config.out``."""
+    # A build keeps objects for every run until it ends, and the cyclic garbage collector
+    # would scan them all again each time new objects pile up: a sixth of a rebuild's time.
+    # Reference counting still frees everything a build drops.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(config, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(config: SiteConfig, progress: Progress | None) -> BuildReport:
     started = time.perf_counter()
     report_progress = progress or (lambda stage, advance, total: None)
     theme = Theme(config.theme, cache_dir=_made(config.cache_dir / "templates"))

@@ -43,6 +43,7 @@ class SiteWriter:
         self.out.mkdir(parents=True, exist_ok=True)
         self._root = str(self.out)
         self._previous_paths = sorted(self.previous)
+        self._there: dict[str, bool] = {}
 
     def target(self, path: str) -> Path:
         """The file for site path ``path``; refuses any path that would leave the site.
@@ -92,9 +93,15 @@ class SiteWriter:
         return self._previous_paths[start:end]
 
     def _still_there(self, path: str) -> bool:
-        # Paths in the manifest were checked by target() when they were written; os.path
-        # on strings is several times faster than pathlib, and this runs for every file.
-        return os.path.isfile(os.path.join(self._root, path))
+        """Whether a file of the last build is still in the site, looked up once a build.
+
+        Paths in the manifest were checked by target() when they were written; os.path on
+        strings is several times faster than pathlib, and this runs for every file.
+        """
+        there = self._there.get(path)
+        if there is None:
+            there = self._there[path] = os.path.isfile(os.path.join(self._root, path))
+        return there
 
     def write(self, path: str, content: bytes, key: str | None = None) -> None:
         digest = hashlib.sha256(content).hexdigest()
@@ -112,7 +119,7 @@ class SiteWriter:
         self.stats.bytes += size
         target = self.target(path)
         previous = self.previous.get(path)
-        if previous is not None and previous[0] == digest and target.is_file():
+        if previous is not None and previous[0] == digest and self._still_there(path):
             self.stats.unchanged += 1
             return
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +127,7 @@ class SiteWriter:
         with tmp.open("wb") as out:
             fill(out)
         os.replace(tmp, target)
+        self._there[path] = True
         self.stats.written += 1
 
     def finish(self) -> None:
