@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -75,7 +75,9 @@ class Artifact:
 
 
 @dataclass(frozen=True)
-class RunRecord:
+class RunBasics:
+    """What every form of a run carries: identity, status, times, tags and artifacts."""
+
     id: str
     project: str
     name: str
@@ -84,17 +86,23 @@ class RunRecord:
     ended_at: datetime | None
     duration_s: float
     tags: tuple[str, ...]
-    notes: str | None
-    params: dict[str, Any]
-    metrics: dict[str, Summary]
-    system: dict[str, Any]
     artifacts: tuple[Artifact, ...]
-    previews: dict[str, str] = field(default_factory=dict)
-    """The first :data:`PREVIEW_BYTES` of each text artifact, decoded."""
 
     @property
     def url(self) -> str:
         return f"runs/{self.id}/"
+
+
+@dataclass(frozen=True)
+class RunRecord(RunBasics):
+    """Everything the store holds about a run, for the run's own page."""
+
+    notes: str | None
+    params: dict[str, Any]
+    metrics: dict[str, Summary]
+    system: dict[str, Any]
+    previews: dict[str, str] = field(default_factory=dict)
+    """The first :data:`PREVIEW_BYTES` of each text artifact, decoded."""
 
     @cached_property
     def artifact_names(self) -> frozenset[str]:
@@ -152,23 +160,14 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
-class RunRow:
-    """A run as lists and tables show it: its identity, status, times, tags and last metric
-    values, and its entries in the site's JSON files, serialized once when it is read."""
+class RunRow(RunBasics):
+    """A run as lists and tables show it: its basics, last metric values and param kinds,
+    and its entries in the site's JSON files, serialized once when it is read."""
 
-    id: str
-    project: str
-    name: str
-    status: str
-    started_at: datetime
-    ended_at: datetime | None
-    duration_s: float
-    tags: tuple[str, ...]
     last: dict[str, float]
     """The last value of each metric."""
     param_kinds: dict[str, str | None]
     """The :func:`param_kind` of each param's value."""
-    artifacts: tuple[Artifact, ...]
     json: bytes
     """:meth:`RunRecord.to_json`, as JSON."""
     cells: bytes
@@ -177,24 +176,12 @@ class RunRow:
     @classmethod
     def of(cls, record: RunRecord) -> RunRow:
         return cls(
-            id=record.id,
-            project=record.project,
-            name=record.name,
-            status=record.status,
-            started_at=record.started_at,
-            ended_at=record.ended_at,
-            duration_s=record.duration_s,
-            tags=record.tags,
+            **{basic.name: getattr(record, basic.name) for basic in fields(RunBasics)},
             last={key: summary.last for key, summary in record.metrics.items()},
             param_kinds={key: param_kind(value) for key, value in record.params.items()},
-            artifacts=record.artifacts,
             json=orjson.dumps(record.to_json(), option=orjson.OPT_SORT_KEYS),
             cells=orjson.dumps(record.to_cells(), option=orjson.OPT_SORT_KEYS),
         )
-
-    @property
-    def url(self) -> str:
-        return f"runs/{self.id}/"
 
     def headline(self, key: str | None) -> float | None:
         return self.last.get(key) if key else None

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Locator, Page
 
 import xsite
 from tests.browser.conftest import WatchedPage, serve
@@ -99,12 +100,18 @@ def test_runs_table_sorts_and_filters(site, watched: WatchedPage) -> None:
     assert watched.problems == []
 
 
+def drawn_chart(page: Page, run_url: str, key: str) -> Locator:
+    """The chart of metric ``key`` on the run page at ``run_url``, once drawn."""
+    page.goto(run_url)
+    figure = page.locator(f"figure.xs-chart[data-key='{key}']")
+    figure.and_(page.locator("[data-rendered=true]")).wait_for(timeout=TIMEOUT_MS)
+    return figure
+
+
 def test_charts_draw_and_the_smoothing_slider_changes_the_line(site, watched: WatchedPage) -> None:
     url, ids = site
     page = watched.page
-    page.goto(f"{url}runs/{ids['lr0.1']}/")
-    figure = page.locator("figure.xs-chart[data-key='train/loss']")
-    figure.and_(page.locator("[data-rendered=true]")).wait_for(timeout=TIMEOUT_MS)
+    figure = drawn_chart(page, f"{url}runs/{ids['lr0.1']}/", "train/loss")
     lines = figure.locator("svg g.mark-line path")
     assert lines.count() >= 2  # raw and smoothed
     before = lines.last.get_attribute("d")
@@ -149,9 +156,8 @@ def test_run_page_shows_artifacts_and_the_uncommitted_diff(site, watched: Watche
 def test_a_metric_logged_once_shows_as_a_dot(site, watched: WatchedPage) -> None:
     url, ids = site
     page = watched.page
-    page.goto(f"{url}runs/{ids['bert']}/")  # one val/acc point: a line could not show it
-    figure = page.locator("figure.xs-chart[data-key='val/acc'][data-rendered=true]")
-    figure.wait_for(timeout=TIMEOUT_MS)
+    # One val/acc point: a line could not show it.
+    figure = drawn_chart(page, f"{url}runs/{ids['bert']}/", "val/acc")
     assert figure.locator("svg g.mark-symbol path").count() == 1
     assert watched.problems == []
 
@@ -244,9 +250,7 @@ def test_the_runs_table_sorts_from_the_keyboard(site, watched: WatchedPage) -> N
 def test_chart_axes_switch_to_log_scale_and_wall_time(site, watched: WatchedPage) -> None:
     url, ids = site
     page = watched.page
-    page.goto(f"{url}runs/{ids['lr0.1']}/")
-    figure = page.locator("figure.xs-chart[data-key='train/loss']")
-    figure.and_(page.locator("[data-rendered=true]")).wait_for(timeout=TIMEOUT_MS)
+    figure = drawn_chart(page, f"{url}runs/{ids['lr0.1']}/", "train/loss")
 
     def axis(name: str) -> str:
         # Vega describes each axis for screen readers: "Y-axis titled … for a log scale …"
