@@ -81,10 +81,12 @@ def list_runs(
 def build_site(
     dir: StoreDir = None,
     out: Annotated[
-        str | None, typer.Option("--out", "-o", help="Output folder [default: site]")
+        str | None,
+        typer.Option("--out", "-o", help="Output folder (default: site, or `out` in the config)."),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option(help="Config file [default: ./xsite.toml or pyproject.toml]")
+        Path | None,
+        typer.Option(help="Config file (default: ./xsite.toml, else pyproject.toml's tool.xsite)."),
     ] = None,
     theme: Annotated[
         str | None, typer.Option(help="Theme folder overriding default templates/static files.")

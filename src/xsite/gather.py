@@ -87,6 +87,8 @@ class RunCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.entries: dict[str, CacheEntry] = {}
+        # xsite 0.1 before the shards kept one file beside this folder; it is never read.
+        folder.with_suffix(".pickle").unlink(missing_ok=True)
         for shard in range(self.SHARDS):
             try:
                 with self._file(shard).open("rb") as file:
