@@ -29,15 +29,8 @@ from pathlib import Path
 
 from harness import measure, parse_args
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.browser.chromium import launch
 
 
 def generate(store: str, first: int, count: int, keys: int, steps: int) -> None:
@@ -155,9 +148,7 @@ def browser_timings(url: str, selector: str, repeat: int) -> list[float]:
     )
     timings = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = launch(playwright)
         for _ in range(repeat):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()

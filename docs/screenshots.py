@@ -20,16 +20,10 @@ from playwright.sync_api import sync_playwright
 import xsite
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.browser.chromium import launch  # noqa: E402  (the repository root, not installed)
+
 IMAGES = ROOT / "docs" / "images"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -62,7 +56,7 @@ def main() -> None:
     }
     IMAGES.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = launch(playwright)
         for scheme in ("light", "dark"):
             context = browser.new_context(
                 viewport={"width": 1280, "height": 900},
