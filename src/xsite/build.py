@@ -28,7 +28,6 @@ from xsite.model import RunRow, build_model
 from xsite.pages import DataFile, Page, make_data_files, make_pages, page_key
 from xsite.render import render
 from xsite.store.reader import SkippedFile, StoreReader
-from xsite.store.schema import artifact_parts
 from xsite.theme import Theme
 from xsite.version import __version__
 from xsite.write import SiteWriter
@@ -88,7 +87,7 @@ def _build(config: SiteConfig, progress: Progress | None) -> BuildReport:
 
     def site_lacks_files_of(entry: CacheEntry) -> bool:
         """Whether the site lost a file of this run, or holds its series from other data."""
-        published = [f"artifacts/{a.name}" for a in entry.row.artifacts if a.size <= artifact_limit]
+        published = [a.site_path for a in entry.row.artifacts if a.size <= artifact_limit]
         folder = entry.row.url
         return not (
             writer.has(f"{folder}metrics.json", metrics_key(entry.signature))
@@ -239,13 +238,12 @@ def _copy_artifacts(
     for artifact in run.artifacts:
         if artifact.size > limit:
             continue  # listed on the run page, not published
-        path = f"{run.url}artifacts/{artifact.name}"
+        path = run.url + artifact.site_path
         if not copy and writer.has(path):
             writer.keep(path)
             continue
-        source = reader.store.path(*artifact_parts(run.id, artifact.name))
         try:
-            with reader.store.fs.open_input_stream(source) as stream:
+            with reader.open_artifact(run.id, artifact.name) as stream:
                 writer.copy(path, stream, artifact.sha256, artifact.size)
         except OSError as exc:
-            reader.report_skipped(reader.store.display(source), f"artifact not readable: {exc}")
+            reader.report_unreadable_artifact(run.id, artifact.name, exc)

@@ -22,15 +22,16 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from xsite.model import PREVIEW_BYTES, Artifact, RunRecord, RunRow
+from xsite.artifacts import PREVIEW_BYTES, SVG_SUFFIXES, content_needed, is_scriptable, svg_data_uri
+from xsite.artifacts import suffix as artifact_suffix
+from xsite.model import Artifact, RunRecord, RunRow
 from xsite.series import json_number, keep_indices, summarize
 from xsite.store.reader import RunFiles, StoreReader
-from xsite.store.schema import artifact_parts
 from xsite.store.values import decode_param
 from xsite.store.writer import safe_artifact_name
 from xsite.version import __version__
 
-_CACHE_FORMAT = (5, __version__)
+_CACHE_FORMAT = (6, __version__)
 """Written ahead of each cache file's entries: a cache written by another xsite holds other
 classes, so its entries are not unpickled at all."""
 
@@ -194,16 +195,22 @@ def read_run(reader: StoreReader, files: RunFiles, chart_points: int) -> RunData
     for row in reader.read_run(files, "params").to_pylist():
         params[row["key"]] = decode_param(row["value"])
     artifacts: dict[str, Artifact] = {}
+    previews: dict[str, str] = {}
+    inline_images: dict[str, str] = {}
     for row in reader.read_run(files, "artifacts").to_pylist():
         try:
             name = safe_artifact_name(row["name"])
         except ValueError as exc:
             reader.report_skipped(f"{run_id}/artifacts/{row['name']}", str(exc))
             continue
-        artifacts[name] = Artifact(name=name, size=row["size"], sha256=row["sha256"])
-    previews = {
-        a.name: _preview(reader, run_id, a.name) for a in artifacts.values() if a.kind == "text"
-    }
+        head = _head(reader, run_id, name, content_needed(name))
+        artifact = artifacts[name] = Artifact(
+            name=name, size=row["size"], sha256=row["sha256"], scriptable=is_scriptable(name, head)
+        )
+        if artifact.kind == "text":
+            previews[name] = head[:PREVIEW_BYTES].decode("utf-8", errors="replace")
+        if artifact_suffix(name) in SVG_SUFFIXES and (uri := svg_data_uri(head, artifact.size)):
+            inline_images[name] = uri
     summaries, series = _metric_series(reader.read_run(files, "metrics"), snapshot, chart_points)
     end = snapshot["ended_at"] or snapshot["last_seen"]
     record = RunRecord(
@@ -221,6 +228,7 @@ def read_run(reader: StoreReader, files: RunFiles, chart_points: int) -> RunData
         system=json.loads(snapshot["system"]) if snapshot["system"] else {},
         artifacts=tuple(sorted(artifacts.values(), key=lambda a: a.name)),
         previews=previews,
+        inline_images=inline_images,
     )
     body = {
         "format": 1,
@@ -232,15 +240,16 @@ def read_run(reader: StoreReader, files: RunFiles, chart_points: int) -> RunData
     return RunData(record=record, metrics_json=metrics_json)
 
 
-def _preview(reader: StoreReader, run_id: str, name: str) -> str:
-    path = reader.store.path(*artifact_parts(run_id, name))
+def _head(reader: StoreReader, run_id: str, name: str, size: int) -> bytes:
+    """The first ``size`` bytes of an artifact (none when it cannot be read)."""
+    if size == 0:
+        return b""
     try:
-        with reader.store.fs.open_input_stream(path) as stream:
-            head = stream.read(PREVIEW_BYTES)
+        with reader.open_artifact(run_id, name) as stream:
+            return stream.read(size)
     except OSError as exc:
-        reader.report_skipped(path, f"artifact not readable: {exc}")
-        return ""
-    return head.decode("utf-8", errors="replace")
+        reader.report_unreadable_artifact(run_id, name, exc)
+        return b""
 
 
 def _metric_series(

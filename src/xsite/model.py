@@ -17,37 +17,9 @@ from typing import Any
 
 import orjson
 
+from xsite import artifacts
 from xsite.config import Direction, ProjectSettings
 from xsite.series import Summary, json_number
-
-PREVIEW_BYTES = 64 * 1024
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"})
-TEXT_SUFFIXES = frozenset(
-    {
-        ".txt",
-        ".md",
-        ".log",
-        ".json",
-        ".yaml",
-        ".yml",
-        ".toml",
-        ".csv",
-        ".tsv",
-        ".py",
-        ".diff",
-        ".patch",
-        ".cfg",
-        ".ini",
-        ".sh",
-        ".xml",
-        ".html",
-    }
-)
-
-
-# Opened as a page, these run script in the site's origin, which on GitHub Pages is shared
-# by all of an account's project sites: the site offers them as downloads instead.
-ACTIVE_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".svg", ".xml"})
 
 
 @dataclass(frozen=True)
@@ -55,23 +27,25 @@ class Artifact:
     name: str
     size: int
     sha256: str
-
-    @property
-    def suffix(self) -> str:
-        return "." + self.name.rsplit(".", 1)[-1].lower() if "." in self.name else ""
-
-    @property
-    def active(self) -> bool:
-        return self.suffix in ACTIVE_SUFFIXES
+    scriptable: bool = False
+    """A browser could run it as a page: published as text only (see :mod:`xsite.artifacts`)."""
 
     @property
     def kind(self) -> str:
         """``image`` (shown inline), ``text`` (previewed) or ``file`` (linked)."""
-        if self.suffix in IMAGE_SUFFIXES:
-            return "image"
-        if self.suffix in TEXT_SUFFIXES:
-            return "text"
-        return "file"
+        return artifacts.kind(self.name)
+
+    @property
+    def site_path(self) -> str:
+        """Where the artifact is published, from its run's folder."""
+        if self.scriptable:
+            return f"artifacts-as-text/{self.name}.txt"
+        return f"artifacts/{self.name}"
+
+    @property
+    def file_name(self) -> str:
+        """The name a download of it is saved under."""
+        return self.name.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -102,7 +76,9 @@ class RunRecord(RunBasics):
     metrics: dict[str, Summary]
     system: dict[str, Any]
     previews: dict[str, str] = field(default_factory=dict)
-    """The first :data:`PREVIEW_BYTES` of each text artifact, decoded."""
+    """The first :data:`~xsite.artifacts.PREVIEW_BYTES` of each text artifact, decoded."""
+    inline_images: dict[str, str] = field(default_factory=dict)
+    """``data:`` URIs of images that are never published as files (SVG), for ``<img>``."""
 
     @cached_property
     def artifact_names(self) -> frozenset[str]:
@@ -137,7 +113,8 @@ class RunRecord(RunBasics):
             },
             "git": {key: value for key, value in git.items() if key != "untracked"},
             "artifacts": [
-                {"name": a.name, "size": a.size, "sha256": a.sha256} for a in self.artifacts
+                {"name": a.name, "size": a.size, "sha256": a.sha256, "path": a.site_path}
+                for a in self.artifacts
             ],
         }
 

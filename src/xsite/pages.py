@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 import orjson
 
+from xsite.artifacts import PREVIEW_BYTES
 from xsite.config import SiteConfig
 from xsite.model import Project, RunRecord, SiteModel
 
@@ -129,13 +130,16 @@ def _run_page_context(
 
 def run_page_context(run: RunRecord, project: Project) -> dict[str, Any]:
     git = run.system.get("git") or {}
+    diff = next((a for a in run.artifacts if a.name == "git.diff"), None)
     return {
         "run": run,
         "project": project,
         "params_nested": param_tree(run.params),
         "git": git,
         "reproduce": reproduce_commands(run),
-        "diff": run.previews.get("git.diff") if "git.diff" in run.artifact_names else None,
+        "diff": run.previews.get("git.diff") if diff else None,
+        "diff_artifact": diff,
+        "preview_bytes": PREVIEW_BYTES,
         "chart_sources": [{"run": run.id, "label": run.name, "src": "metrics.json"}],
         "packages": run.system.get("packages") or [],
     }
@@ -298,7 +302,8 @@ def _llms_txt(model: SiteModel, config: SiteConfig) -> str:
         "path of its value in a row, and one row per run.",
         "- runs/<id>/metrics.json: a run's metric series for charts "
         "(step, value, seconds since start; long series downsampled, extremes kept).",
-        "- runs/<id>/artifacts/<name>: the run's files.",
+        "- runs/<id>/artifacts/<name>: the run's files; a file a browser could run as a page "
+        "(HTML, SVG, XML) is at runs/<id>/artifacts-as-text/<name>.txt instead.",
         "",
         "## Projects",
         "",

@@ -287,6 +287,18 @@ class StoreReader:
     def _is_stale(self, last_seen: datetime) -> bool:
         return datetime.now(UTC) - last_seen > timedelta(seconds=self.heartbeat_timeout)
 
+    # -- artifacts ------------------------------------------------------------------------
+
+    def open_artifact(self, run_id: str, name: str) -> pa.NativeFile:
+        """A stream of a run's artifact; ``OSError`` when it cannot be read (report that
+        with :meth:`report_unreadable_artifact`)."""
+        path = self.store.path(*schema.artifact_parts(self._checked_id(run_id), name))
+        return self.store.fs.open_input_stream(path)
+
+    def report_unreadable_artifact(self, run_id: str, name: str, error: OSError) -> None:
+        path = self.store.path(*schema.artifact_parts(run_id, name))
+        self.report_skipped(path, f"artifact not readable: {error}")
+
     # -- helpers --------------------------------------------------------------------------
 
     def _checked_id(self, run_id: str) -> str:
