@@ -4,7 +4,6 @@ theirs runs, whether a visitor clicks the artifact link or opens its URL directl
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
