@@ -9,7 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 import xsite
-from xsite.artifacts import content_needed, is_scriptable
+from xsite.site.artifacts import content_needed, is_scriptable
 
 SCRIPT_SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>window.pwned=1</script></svg>'
 SCRIPT_HTML = b"<!doctype html><script>window.pwned=1</script>"

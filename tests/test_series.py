@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from xsite.series import json_number, keep_indices, summarize
+from xsite.site.series import json_number, keep_indices, summarize
 
 
 def test_short_series_are_kept_whole() -> None:

@@ -6,9 +6,11 @@
 >>> xsite.load_runs()                                                # doctest: +SKIP
 """
 
-from xsite.build import BuildReport, build
 from xsite.config import ProjectSettings, SiteConfig, load_config
 from xsite.errors import BuildError, ConfigError, RunFinishedError, StoreError, XsiteError
+from xsite.hooks import hookimpl
+from xsite.plugins import plugin_manager
+from xsite.site.build import BuildReport, build
 from xsite.store import (
     STORE_VERSION,
     CompactReport,
@@ -42,9 +44,11 @@ __all__ = [
     "__version__",
     "build",
     "compact",
+    "hookimpl",
     "init",
     "load_config",
     "load_metrics",
     "load_runs",
+    "plugin_manager",
     "resume",
 ]

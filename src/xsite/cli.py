@@ -19,9 +19,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from xsite.build import build
 from xsite.config import load_config
 from xsite.errors import XsiteError
+from xsite.site.build import build
 from xsite.store import compact as compact_store
 from xsite.store import load_runs
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Final, Literal
 
 import pyarrow as pa
@@ -125,3 +126,22 @@ def is_valid_run_id(run_id: str) -> bool:
 def artifact_parts(run_id: str, name: str) -> tuple[str, ...]:
     """Path parts, from the store root, of artifact ``name`` of a run."""
     return (RUNS_DIR, run_id, ARTIFACTS_DIR, *name.split("/"))
+
+
+def safe_artifact_name(name: str) -> str:
+    """An artifact name as a clean relative POSIX path, or ``ValueError``.
+
+    Names become paths in the store and in the site, so nothing may climb out of the run's
+    artifacts folder or hide as a temporary file.
+    """
+    path = PurePosixPath(name)
+    parts = path.parts
+    if (
+        not parts
+        or path.is_absolute()
+        or "\\" in name
+        or "\x00" in name
+        or any(part in {"..", "."} or part.startswith(TMP_PREFIX) for part in parts)
+    ):
+        raise ValueError(f"invalid artifact name {name!r}: use a relative path without '..'")
+    return "/".join(parts)

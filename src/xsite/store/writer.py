@@ -21,7 +21,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from time import monotonic, time_ns
 from types import FrameType, TracebackType
 from typing import Any, Final, Literal
@@ -34,7 +34,7 @@ from xsite.store import schema
 from xsite.store.capture import capture as capture_environment
 from xsite.store.fs import StoreFS
 from xsite.store.marker import ensure_store
-from xsite.store.schema import RUNS_DIR, PartKind, PartName
+from xsite.store.schema import RUNS_DIR, PartKind, PartName, safe_artifact_name
 from xsite.store.values import (
     coerce_metric,
     coerce_step,
@@ -419,25 +419,6 @@ def resume(
 def new_run_id() -> str:
     """12 hex digits: safe as a folder and URL part, and unlikely to collide across hosts."""
     return secrets.token_hex(6)
-
-
-def safe_artifact_name(name: str) -> str:
-    """An artifact name as a clean relative POSIX path, or ``ValueError``.
-
-    Names become paths in the store and in the site, so nothing may climb out of the run's
-    artifacts folder or hide as a temporary file.
-    """
-    path = PurePosixPath(name)
-    parts = path.parts
-    if (
-        not parts
-        or path.is_absolute()
-        or "\\" in name
-        or "\x00" in name
-        or any(part in {"..", "."} or part.startswith(schema.TMP_PREFIX) for part in parts)
-    ):
-        raise ValueError(f"invalid artifact name {name!r}: use a relative path without '..'")
-    return "/".join(parts)
 
 
 def _check_label(what: str, value: str) -> str:

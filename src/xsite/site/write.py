@@ -74,6 +74,7 @@ class SiteWriter:
 
     def keep(self, path: str) -> None:
         """Carry a file of the last build over unchanged."""
+        self._claim(path)
         entry = self.current[path] = self.previous[path]
         self.stats.unchanged += 1
         self.stats.bytes += entry[2]
@@ -115,6 +116,7 @@ class SiteWriter:
         self, path: str, digest: str, size: int, key: str | None, fill: Callable[[BinaryIO], Any]
     ) -> None:
         """Record ``path``; write it (atomically, through ``fill``) unless it is unchanged."""
+        self._claim(path)
         self.current[path] = [digest, key, size]
         self.stats.bytes += size
         target = self.target(path)
@@ -122,13 +124,18 @@ class SiteWriter:
         if previous is not None and previous[0] == digest and self._still_there(path):
             self.stats.unchanged += 1
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        with tmp.open("wb") as out:
-            fill(out)
-        os.replace(tmp, target)
+        replace_atomically(target, fill)
         self._there[path] = True
         self.stats.written += 1
+
+    def _claim(self, path: str) -> None:
+        # Pages, plugins and artifacts all choose paths: a second file for one path would
+        # silently replace the first (Pelican's writer refuses too).
+        if path in self.current:
+            raise BuildError(
+                f"two files of this build want the path {path!r}: rename one (a note or "
+                "comparison slug, or a plugin's page)"
+            )
 
     def finish(self) -> None:
         """Delete what the last build wrote and this one did not; save the manifest."""
@@ -138,10 +145,8 @@ class SiteWriter:
                 target.unlink()
                 self.stats.removed += 1
                 _remove_empty_parents(target.parent, self.out)
-        self.manifest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.manifest.with_suffix(".tmp")
-        tmp.write_bytes(orjson.dumps({"format": _MANIFEST_FORMAT, "files": self.current}))
-        os.replace(tmp, self.manifest)
+        manifest = orjson.dumps({"format": _MANIFEST_FORMAT, "files": self.current})
+        replace_atomically(self.manifest, lambda out: out.write(manifest))
 
     def _load_manifest(self) -> dict[str, list[Any]]:
         try:
@@ -151,6 +156,21 @@ class SiteWriter:
         if not isinstance(data, dict) or data.get("format") != _MANIFEST_FORMAT:
             return {}
         return data.get("files", {})
+
+
+def replace_atomically(path: Path, fill: Callable[[BinaryIO], Any]) -> None:
+    """Write ``path`` through ``fill(file)`` so that readers see the old file or the whole
+    new one, never a part: a temporary file beside it, renamed into place. The temporary
+    name carries the process id, so concurrent builds never write into each other's file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as out:
+            fill(out)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _remove_empty_parents(folder: Path, stop: Path) -> None:

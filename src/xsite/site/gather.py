@@ -1,5 +1,5 @@
-"""First stage of a build: read the store into a :class:`~xsite.model.RunRow` and a
-:class:`~xsite.model.RunRecord` per run, and each run's chart data.
+"""First stage of a build: read the store into a :class:`~xsite.site.model.RunRow` and a
+:class:`~xsite.site.model.RunRecord` per run, and each run's chart data.
 
 Part files are immutable, so a run whose folder lists the same files (names, sizes, times)
 as at the last build has the same contents: its row and record come from the build cache and
@@ -8,51 +8,40 @@ its files in the site are left as they are. Only new or changed runs are read.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
-import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 
-from xsite.artifacts import PREVIEW_BYTES, SVG_SUFFIXES, content_needed, is_scriptable, svg_data_uri
-from xsite.artifacts import suffix as artifact_suffix
-from xsite.model import Artifact, RunRecord, RunRow
-from xsite.series import json_number, keep_indices, summarize
+from xsite.site.artifacts import (
+    PREVIEW_BYTES,
+    SVG_SUFFIXES,
+    content_needed,
+    is_scriptable,
+    svg_data_uri,
+)
+from xsite.site.artifacts import suffix as artifact_suffix
+from xsite.site.cache import CacheEntry, RunCache, signature_digest
+from xsite.site.data import metrics_file, row_of, run_details
+from xsite.site.model import Artifact, RunRecord, RunRow
+from xsite.site.series import json_number, keep_indices, summarize
 from xsite.store.reader import RunFiles, StoreReader
+from xsite.store.schema import safe_artifact_name
 from xsite.store.values import decode_param
-from xsite.store.writer import safe_artifact_name
-from xsite.version import __version__
-
-_CACHE_FORMAT = (6, __version__)
-"""Written ahead of each cache file's entries: a cache written by another xsite holds other
-classes, so its entries are not unpickled at all."""
 
 
 @dataclass(frozen=True)
 class RunData:
-    """A run read from the store this build: its record and its ``metrics.json`` bytes."""
+    """A run read from the store this build: its record and its files' bytes."""
 
     record: RunRecord
     metrics_json: bytes
-
-
-@dataclass(frozen=True)
-class CacheEntry:
-    stamp: int | None
-    """The run folder's modification time, where the filesystem has one."""
-    signature: str
-    """A digest of the run folder's listing: equal listings, equal data."""
-    row: RunRow
-    record: bytes
-    """The pickled :class:`RunRecord`: unpickled only for a page that is rendered."""
+    run_json: bytes
 
 
 @dataclass(frozen=True)
@@ -73,57 +62,6 @@ class Gathered:
         """The full record of a run, for its own page."""
         fresh = self.fresh.get(run_id)
         return fresh.record if fresh else pickle.loads(self.entries[run_id].record)
-
-
-class RunCache:
-    """Rows and records of the runs of the previous build, by run id, each with what its
-    folder held.
-
-    Runs are spread over :data:`SHARDS` files by a hash of their id, so a build that reads
-    one new run rewrites one small file, not the whole cache.
-    """
-
-    SHARDS = 16
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.entries: dict[str, CacheEntry] = {}
-        # xsite 0.1 before the shards kept one file beside this folder; it is never read.
-        folder.with_suffix(".pickle").unlink(missing_ok=True)
-        for shard in range(self.SHARDS):
-            try:
-                with self._file(shard).open("rb") as file:
-                    if pickle.load(file) == _CACHE_FORMAT:
-                        self.entries.update(pickle.load(file))
-            except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
-                pass  # no cache, or a damaged one: its runs are read again
-
-    def save(self, entries: dict[str, CacheEntry]) -> None:
-        """Write the shards whose entries differ from the loaded ones."""
-        changed = {self._shard(run_id) for run_id in entries.keys() ^ self.entries.keys()}
-        changed |= {
-            self._shard(run_id)
-            for run_id, entry in entries.items()
-            if self.entries.get(run_id) is not entry
-        }
-        shards: dict[int, dict[str, CacheEntry]] = {shard: {} for shard in changed}
-        for run_id, entry in entries.items():
-            if (shard := shards.get(self._shard(run_id))) is not None:
-                shard[run_id] = entry
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for number, runs in sorted(shards.items()):
-            tmp = self._file(number).with_suffix(".tmp")
-            with tmp.open("wb") as file:
-                pickle.dump(_CACHE_FORMAT, file, protocol=5)
-                pickle.dump(runs, file, protocol=5)
-            tmp.replace(self._file(number))
-        self.entries = entries
-
-    def _file(self, shard: int) -> Path:
-        return self.folder / f"{shard:02d}.pickle"
-
-    def _shard(self, run_id: str) -> int:
-        return zlib.crc32(run_id.encode()) % self.SHARDS
 
 
 def gather(
@@ -148,7 +86,7 @@ def gather(
             return None
         if stamp is not None and stamp == entry.stamp:
             return entry
-        if _digest(reader.list_run(run_id).signature) != entry.signature:
+        if signature_digest(reader.list_run(run_id).signature) != entry.signature:
             return None
         return replace(entry, stamp=stamp)
 
@@ -157,8 +95,9 @@ def gather(
         data = read_run(reader, files, chart_points)
         if data is not None:
             record = pickle.dumps(data.record, protocol=5)
-            row = RunRow.of(data.record)
-            entries[run_id] = CacheEntry(stamps[run_id], _digest(files.signature), row, record)
+            row = row_of(data.record)
+            digest = signature_digest(files.signature)
+            entries[run_id] = CacheEntry(stamps[run_id], digest, row, record)
         progress(1, None)
         return data
 
@@ -180,10 +119,6 @@ def gather(
         reverse=True,
     )
     return Gathered(rows=rows, fresh=fresh, entries=entries)
-
-
-def _digest(signature: tuple[tuple[str, int, int], ...]) -> str:
-    return hashlib.sha256(repr(signature).encode()).hexdigest()
 
 
 def read_run(reader: StoreReader, files: RunFiles, chart_points: int) -> RunData | None:
@@ -230,14 +165,11 @@ def read_run(reader: StoreReader, files: RunFiles, chart_points: int) -> RunData
         previews=previews,
         inline_images=inline_images,
     )
-    body = {
-        "format": 1,
-        "run_id": run_id,
-        "started_at": snapshot["started_at"].isoformat(),
-        "series": series,
-    }
-    metrics_json = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_SORT_KEYS)
-    return RunData(record=record, metrics_json=metrics_json)
+    return RunData(
+        record=record,
+        metrics_json=metrics_file(run_id, snapshot["started_at"], series),
+        run_json=run_details(record),
+    )
 
 
 def _head(reader: StoreReader, run_id: str, name: str, size: int) -> bytes:

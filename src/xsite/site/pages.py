@@ -13,24 +13,13 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
 
-import orjson
-
-from xsite.artifacts import PREVIEW_BYTES
 from xsite.config import SiteConfig
-from xsite.model import Project, RunRecord, SiteModel
+from xsite.site import urls
+from xsite.site.artifacts import PREVIEW_BYTES
+from xsite.site.model import Project, RunRecord, SiteModel
 
 RECENT_RUNS = 20
-DEFAULT_PARAM_COLUMNS = 8
-DEFAULT_METRIC_COLUMNS = 6
-RUN_COLUMNS = (
-    ("name", "name", "string"),
-    ("status", "status", "status"),
-    ("tags", "tags", "tags"),
-    ("started_at", "started", "date"),
-    ("duration_s", "duration", "duration"),
-)
 
 
 @dataclass(frozen=True)
@@ -67,11 +56,13 @@ class DataFile:
 def make_pages(
     model: SiteModel,
     config: SiteConfig,
-    run_keys: dict[str, str],
+    design: str,
+    signature: Callable[[str], str],
     record: Callable[[str], RunRecord],
 ) -> list[Page]:
-    """Every HTML page. ``run_keys`` maps run ids to a key of their data and the theme;
-    ``record(run_id)`` gives the full record of a run whose page is rendered."""
+    """Every page of the core site. ``design`` is a key of the theme and the settings every
+    page shows; ``signature(run_id)`` a key of a run's data; ``record(run_id)`` the full
+    record of a run whose page is rendered."""
     pages = [
         Page(
             "index.html",
@@ -87,7 +78,7 @@ def make_pages(
     for project in model.projects:
         pages.append(
             Page(
-                f"{project.url}index.html",
+                urls.page(project.url),
                 "project.html",
                 partial(_project_context, project),
             )
@@ -95,27 +86,14 @@ def make_pages(
         for run in project.runs:
             pages.append(
                 Page(
-                    f"{run.url}index.html",
+                    urls.run_page(run.id),
                     "run.html",
                     partial(_run_page_context, record, run.id, project),
-                    key=run_keys.get(run.id),
+                    # Everything a run page shows: the design, its project and its data.
+                    key=page_key(design, project.slug, project.name, run.status, signature(run.id)),
                 )
             )
     return pages
-
-
-def make_data_files(model: SiteModel, config: SiteConfig) -> list[DataFile]:
-    """The machine-readable twins of the pages, for scripts, tools and agents."""
-    files = [
-        DataFile("runs.json", _runs_json(model)),
-        DataFile("llms.txt", _llms_txt(model, config).encode()),
-        DataFile(".nojekyll", b""),
-    ]
-    for project in model.projects:
-        files.append(DataFile(f"{project.url}runs.json", runs_table(project)))
-    if config.base_url:
-        files.append(DataFile("sitemap.xml", _sitemap(model, config.base_url).encode()))
-    return files
 
 
 def _project_context(project: Project) -> dict[str, Any]:
@@ -183,63 +161,6 @@ def reproduce_commands(run: RunRecord) -> list[str]:
     return lines
 
 
-def runs_table(project: Project) -> bytes:
-    """The runs table of a project, in the format ``runs-table.js`` reads: the columns, each
-    with the ``path`` of its value in a row, and one row per run (:meth:`RunRecord.to_cells`).
-    """
-    metric_keys = sorted({key for run in project.runs for key in run.last})
-    param_kinds: dict[str, set[str | None]] = {}
-    for run in project.runs:
-        for key, kind in run.param_kinds.items():
-            param_kinds.setdefault(key, set()).add(kind)
-    param_keys = sorted(param_kinds)
-    columns = [
-        {"id": cid, "label": label, "group": "run", "type": kind, "path": [cid]}
-        for cid, label, kind in RUN_COLUMNS
-    ]
-    # Metrics before params: what a run achieved is what people scan a runs table for.
-    for key in metric_keys:
-        for index, (suffix, label) in enumerate(
-            (("", key), (".min", f"{key} (min)"), (".max", f"{key} (max)"))
-        ):
-            columns.append(
-                {
-                    "id": f"metrics.{key}{suffix}",
-                    "label": label,
-                    "group": "metrics",
-                    "type": "number",
-                    "path": ["metrics", key, index],
-                }
-            )
-    for key in param_keys:
-        kinds = param_kinds[key] - {None}
-        kind = kinds.pop() if len(kinds) == 1 else ("json" if kinds else "number")
-        columns.append(
-            {
-                "id": f"params.{key}",
-                "label": key,
-                "group": "params",
-                "type": kind,
-                "path": ["params", key],
-            }
-        )
-    visible = [cid for cid, _, _ in RUN_COLUMNS]
-    visible += [
-        f"params.{k}" for k in _default_keys(project.params, param_keys, DEFAULT_PARAM_COLUMNS)
-    ]
-    headline = [project.headline] if project.headline in metric_keys else []
-    visible += [
-        f"metrics.{k}"
-        for k in _default_keys(
-            project.metrics or tuple(headline), metric_keys, DEFAULT_METRIC_COLUMNS
-        )
-    ]
-    head = {"format": 2, "project": project.name, "columns": columns, "visible": visible}
-    # Each row was serialized when its run was read: join the bytes, don't parse them again.
-    rows = b",".join(run.cells for run in project.runs)
-    return orjson.dumps(head)[:-1] + b',"rows":[' + rows + b"]}\n"
-
-
 def _base_path(base_url: str | None) -> str:
     """GitHub Pages serves 404.html for a missing path at any depth, so its links must be
     absolute: under the base URL's path when one is configured, else from the host root."""
@@ -274,56 +195,3 @@ def _count(values: Iterable[str]) -> dict[str, int]:
     for value in values:
         counts[value] = counts.get(value, 0) + 1
     return dict(sorted(counts.items()))
-
-
-def _default_keys(chosen: tuple[str, ...], available: list[str], limit: int) -> list[str]:
-    if chosen:
-        return [key for key in chosen if key in available]
-    return available[:limit]
-
-
-def _runs_json(model: SiteModel) -> bytes:
-    """Every run's entry (:meth:`RunRecord.to_json`), serialized when the run was read."""
-    return b'{"format":1,"runs":[' + b",".join(run.json for run in model.runs) + b"]}\n"
-
-
-def _llms_txt(model: SiteModel, config: SiteConfig) -> str:
-    lines = [
-        f"# {config.title}",
-        "",
-        "> Machine-learning experiment runs published with xsite: params, metrics per step, "
-        "git state, environment and artifacts of each run.",
-        "",
-        "## Data",
-        "",
-        "- [runs.json](runs.json): every run: id, project, name, status, times, tags, notes, "
-        "params, metric summaries (last/min/max with steps), git, artifacts.",
-        "- projects/<project>/runs.json: one project's runs table: columns, each with the "
-        "path of its value in a row, and one row per run.",
-        "- runs/<id>/metrics.json: a run's metric series for charts "
-        "(step, value, seconds since start; long series downsampled, extremes kept).",
-        "- runs/<id>/artifacts/<name>: the run's files; a file a browser could run as a page "
-        "(HTML, SVG, XML) is at runs/<id>/artifacts-as-text/<name>.txt instead.",
-        "",
-        "## Projects",
-        "",
-    ]
-    for project in model.projects:
-        headline = (
-            f", headline metric {project.headline} ({project.direction})"
-            if (project.headline)
-            else ""
-        )
-        lines.append(f"- [{project.name}]({project.url}): {len(project.runs)} runs{headline}")
-    return "\n".join(lines) + "\n"
-
-
-def _sitemap(model: SiteModel, base_url: str) -> str:
-    base = base_url.rstrip("/") + "/"
-    urls = [base] + [base + p.url for p in model.projects] + [base + r.url for r in model.runs]
-    entries = "".join(f"  <url><loc>{xml_escape(url)}</loc></url>\n" for url in sorted(urls))
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-        f"{entries}</urlset>\n"
-    )

@@ -1,6 +1,6 @@
 """The site's model of runs and projects: typed, immutable, no I/O.
 
-Everything a page shows comes from here; :mod:`xsite.gather` fills it from the store.
+Everything a page shows comes from here; :mod:`xsite.site.gather` fills it from the store.
 A run has two forms: its :class:`RunRecord` (everything the store holds, for the run's own
 page) and its :class:`RunRow` (what lists and tables show). Every build needs a row of every
 run but the record only of runs whose page it renders, so rows are kept small.
@@ -15,11 +15,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-import orjson
-
-from xsite import artifacts
 from xsite.config import Direction, ProjectSettings
-from xsite.series import Summary, json_number
+from xsite.site import artifacts, urls
+from xsite.site.series import Summary
 
 
 @dataclass(frozen=True)
@@ -28,7 +26,7 @@ class Artifact:
     size: int
     sha256: str
     scriptable: bool = False
-    """A browser could run it as a page: published as text only (see :mod:`xsite.artifacts`)."""
+    """A browser could run it as a page: published as text only (:mod:`~xsite.site.artifacts`)."""
 
     @property
     def kind(self) -> str:
@@ -64,7 +62,7 @@ class RunBasics:
 
     @property
     def url(self) -> str:
-        return f"runs/{self.id}/"
+        return urls.run(self.id)
 
 
 @dataclass(frozen=True)
@@ -76,64 +74,13 @@ class RunRecord(RunBasics):
     metrics: dict[str, Summary]
     system: dict[str, Any]
     previews: dict[str, str] = field(default_factory=dict)
-    """The first :data:`~xsite.artifacts.PREVIEW_BYTES` of each text artifact, decoded."""
+    """The first :data:`~xsite.site.artifacts.PREVIEW_BYTES` of each text artifact, decoded."""
     inline_images: dict[str, str] = field(default_factory=dict)
     """``data:`` URIs of images that are never published as files (SVG), for ``<img>``."""
 
     @cached_property
     def artifact_names(self) -> frozenset[str]:
         return frozenset(a.name for a in self.artifacts)
-
-    def to_json(self) -> dict[str, Any]:
-        """The run as ``runs.json`` lists it, for scripts, tools and agents."""
-        git = self.system.get("git") or {}
-        return {
-            "id": self.id,
-            "url": self.url,
-            "project": self.project,
-            "name": self.name,
-            "status": self.status,
-            "started_at": self.started_at.isoformat(),
-            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
-            "duration_s": self.duration_s,
-            "tags": list(self.tags),
-            "notes": self.notes,
-            "params": {key: json_value(value) for key, value in self.params.items()},
-            "metrics": {
-                key: {
-                    "last": json_number(s.last),
-                    "last_step": s.last_step,
-                    "min": json_number(s.min),
-                    "min_step": s.min_step,
-                    "max": json_number(s.max),
-                    "max_step": s.max_step,
-                    "count": s.count,
-                }
-                for key, s in self.metrics.items()
-            },
-            "git": {key: value for key, value in git.items() if key != "untracked"},
-            "artifacts": [
-                {"name": a.name, "size": a.size, "sha256": a.sha256, "path": a.site_path}
-                for a in self.artifacts
-            ],
-        }
-
-    def to_cells(self) -> dict[str, Any]:
-        """The run as a row of its project's runs table: metrics as ``[last, min, max]``."""
-        return {
-            "id": self.id,
-            "url": self.url,
-            "name": self.name,
-            "status": self.status,
-            "tags": list(self.tags),
-            "started_at": self.started_at.isoformat(),
-            "duration_s": self.duration_s,
-            "metrics": {
-                key: [json_number(s.last), json_number(s.min), json_number(s.max)]
-                for key, s in self.metrics.items()
-            },
-            "params": {key: json_value(value) for key, value in self.params.items()},
-        }
 
 
 @dataclass(frozen=True)
@@ -146,31 +93,22 @@ class RunRow(RunBasics):
     param_kinds: dict[str, str | None]
     """The :func:`param_kind` of each param's value."""
     json: bytes
-    """:meth:`RunRecord.to_json`, as JSON."""
+    """Its ``runs.json`` entry (:func:`xsite.site.data.run_entry`)."""
     cells: bytes
-    """:meth:`RunRecord.to_cells`, as JSON."""
+    """Its runs-table row (:func:`xsite.site.data.table_row`)."""
 
     @classmethod
-    def of(cls, record: RunRecord) -> RunRow:
+    def of(cls, record: RunRecord, *, json: bytes, cells: bytes) -> RunRow:
         return cls(
             **{basic.name: getattr(record, basic.name) for basic in fields(RunBasics)},
             last={key: summary.last for key, summary in record.metrics.items()},
             param_kinds={key: param_kind(value) for key, value in record.params.items()},
-            json=orjson.dumps(record.to_json(), option=orjson.OPT_SORT_KEYS),
-            cells=orjson.dumps(record.to_cells(), option=orjson.OPT_SORT_KEYS),
+            json=json,
+            cells=cells,
         )
 
     def headline(self, key: str | None) -> float | None:
         return self.last.get(key) if key else None
-
-
-def json_value(value: Any) -> Any:
-    """A param value as JSON can hold it (non-finite floats as strings, like metrics)."""
-    if isinstance(value, float):
-        return json_number(value)
-    if isinstance(value, list):
-        return [json_value(v) for v in value]
-    return value
 
 
 def param_kind(value: Any) -> str | None:
@@ -198,7 +136,7 @@ class Project:
 
     @property
     def url(self) -> str:
-        return f"projects/{self.slug}/"
+        return urls.project(self.slug)
 
     @property
     def last_activity(self) -> datetime:
@@ -233,6 +171,8 @@ def slugify(name: str, taken: set[str]) -> str:
 class SiteModel:
     projects: tuple[Project, ...]
     runs: tuple[RunRow, ...]  # newest first
+    extensions: dict[str, Any] = field(default_factory=dict)
+    """What plugins add to the model, by plugin (see :func:`xsite.hooks.xsite_model`)."""
 
 
 def build_model(rows: list[RunRow], settings: Callable[[str], ProjectSettings]) -> SiteModel:

@@ -32,10 +32,10 @@ from xsite.errors import ConfigError
 
 def default_theme_dir() -> Path:
     """The default theme: inside the installed package, or in a source checkout."""
-    packaged = Path(__file__).parent / "themes" / "default"
+    packaged = Path(__file__).parents[1] / "themes" / "default"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "themes" / "default"
+    return Path(__file__).resolve().parents[3] / "themes" / "default"
 
 
 class Theme:

@@ -1,0 +1,1 @@
+"""Comparison pages: runs side by side (a built-in plugin)."""

@@ -1,0 +1,1 @@
+"""Full-text search over the written site (a built-in plugin)."""

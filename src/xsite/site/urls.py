@@ -1,0 +1,41 @@
+"""The site's URL scheme: every path of the site, from its root, is made here.
+
+Templates link with ``path | url``, which makes the path relative to the page; nothing
+else spells a path, so a change to the scheme is a change to this file.
+"""
+
+from __future__ import annotations
+
+RUNS_JSON = "runs.json"
+COMPARE = "compare/"
+
+
+def run(run_id: str) -> str:
+    return f"runs/{run_id}/"
+
+
+def run_page(run_id: str) -> str:
+    return f"{run(run_id)}index.html"
+
+
+def run_metrics(run_id: str) -> str:
+    """A run's chart series: one copy serves its page and every comparison."""
+    return f"{run(run_id)}metrics.json"
+
+
+def run_data(run_id: str) -> str:
+    """A run's full record as JSON (params, summaries, git, environment), for comparisons."""
+    return f"{run(run_id)}run.json"
+
+
+def project(slug: str) -> str:
+    return f"projects/{slug}/"
+
+
+def project_table(slug: str) -> str:
+    return f"{project(slug)}runs.json"
+
+
+def page(folder: str) -> str:
+    """The file that serves a folder URL."""
+    return f"{folder}index.html"
