@@ -14,12 +14,19 @@ headline = "val/acc"          # the metric that ranks runs on the home page
 direction = "max"             # or "min"
 params = ["optimizer.lr"]     # params shown as columns by default (default: up to 8)
 metrics = ["val/acc"]         # metrics shown as columns by default (default: up to 6)
+directions = { "train/loss" = "min" }   # which way is better, per metric
+
+[[comparisons]]               # a named comparison page: compare/<slug>/
+title = "Learning rates"
+runs = ["cnn-baseline", "params.lr in (0.1, 0.01)"]   # run ids, names or queries
+metrics = ["val/acc", "train/loss"]                    # default: every metric of the runs
 ```
 Relative paths are relative to the file they are written in. CLI flags override the file.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -42,6 +49,34 @@ class ProjectSettings:
     """Param keys shown as runs-table columns by default; empty means the first eight."""
     metrics: tuple[str, ...] = ()
     """Metric keys shown as runs-table columns by default; empty means the first six."""
+    directions: dict[str, Direction] = field(default_factory=dict)
+    """Whether higher or lower is better, per metric key (comparisons mark the best run).
+    Unlisted keys: the headline's ``direction``; else lower for names with loss, error,
+    perplexity or time in them, higher for the rest."""
+
+    def direction_of(self, key: str) -> Direction:
+        if key in self.directions:
+            return self.directions[key]
+        if key == self.headline:
+            return self.direction
+        return "min" if _LOWER_IS_BETTER.search(key) else "max"
+
+
+_LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|perplexity|time|latency", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ComparisonSettings:
+    """A named comparison page, declared in config (``[[comparisons]]``)."""
+
+    title: str
+    runs: tuple[str, ...]
+    """Run ids, run names or queries (docs/query.md): the runs any of them picks."""
+    metrics: tuple[str, ...] = ()
+    """Metric keys to show; empty means every metric of the runs."""
+    slug: str | None = None
+    """The page's folder under ``compare/``; default: made from the title."""
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +98,8 @@ class SiteConfig:
     static hosts limit file sizes (GitHub Pages refuses files over 100 MB)."""
     projects: dict[str, ProjectSettings] = field(default_factory=dict)
     """Per-project settings, by project name."""
+    comparisons: tuple[ComparisonSettings, ...] = ()
+    """Named comparison pages."""
 
     def project(self, name: str) -> ProjectSettings:
         return self.projects.get(name, ProjectSettings())
@@ -123,6 +160,8 @@ def _parse(path: Path) -> dict[str, Any]:
             )
         if key == "projects":
             settings[key] = _parse_projects(where, value)
+        elif key == "comparisons":
+            settings[key] = _parse_comparisons(where, value)
         elif key in {"store", "out", "theme"}:
             settings[key] = _path_setting(where, key, value, base=path.parent)
         elif key in _MINIMUM:
@@ -163,10 +202,53 @@ def _parse_projects(where: str, value: object) -> dict[str, ProjectSettings]:
         direction = table.get("direction", "max")
         if direction not in ("min", "max"):
             raise ConfigError(f"{where}: [projects.{name}] direction must be 'min' or 'max'")
+        directions = table.get("directions", {})
+        if not isinstance(directions, dict) or any(
+            d not in ("min", "max") for d in directions.values()
+        ):
+            raise ConfigError(
+                f"{where}: [projects.{name}] directions must map metric keys to 'min' or 'max'"
+            )
         projects[name] = ProjectSettings(
             headline=table.get("headline"),
             direction=direction,
             params=tuple(table.get("params", ())),
             metrics=tuple(table.get("metrics", ())),
+            directions=directions,
         )
     return projects
+
+
+def _parse_comparisons(where: str, value: object) -> tuple[ComparisonSettings, ...]:
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise ConfigError(f"{where}: comparisons must be [[comparisons]] tables")
+    known = {f.name for f in fields(ComparisonSettings)}
+    comparisons = []
+    for number, table in enumerate(value, 1):
+        at = f"{where}: comparison {number}"
+        unknown = set(table) - known
+        if unknown:
+            raise ConfigError(
+                f"{at}: unknown setting(s) {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        title = table.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise ConfigError(f"{at}: needs a title")
+        runs = table.get("runs")
+        runs = [runs] if isinstance(runs, str) else runs
+        if not runs or not isinstance(runs, list) or not all(isinstance(r, str) for r in runs):
+            raise ConfigError(f"{at} ({title!r}): runs must be a run id, name or query, or a list")
+        metrics = table.get("metrics", [])
+        if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+            raise ConfigError(f"{at} ({title!r}): metrics must be a list of metric keys")
+        comparisons.append(
+            ComparisonSettings(
+                title=title,
+                runs=tuple(runs),
+                metrics=tuple(metrics),
+                slug=table.get("slug"),
+                description=table.get("description"),
+            )
+        )
+    return tuple(comparisons)

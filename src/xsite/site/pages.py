@@ -38,6 +38,8 @@ class Page:
 
     root_url: str | None = None
     """An absolute root (``/repo/``) for a page served at any depth, like 404.html."""
+    run_id: str | None = None
+    """The run a run page shows (plugins add to run pages by it)."""
 
     @property
     def root(self) -> str:
@@ -91,6 +93,7 @@ def make_pages(
                     partial(_run_page_context, record, run.id, project),
                     # Everything a run page shows: the design, its project and its data.
                     key=page_key(design, project.slug, project.name, run.status, signature(run.id)),
+                    run_id=run.id,
                 )
             )
     return pages

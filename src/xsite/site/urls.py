@@ -8,6 +8,7 @@ from __future__ import annotations
 
 RUNS_JSON = "runs.json"
 COMPARE = "compare/"
+"""The ad-hoc comparison: its runs come from the URL (``compare/#runs=<id>,<id>``)."""
 
 
 def run(run_id: str) -> str:
@@ -34,6 +35,16 @@ def project(slug: str) -> str:
 
 def project_table(slug: str) -> str:
     return f"{project(slug)}runs.json"
+
+
+def comparison(slug: str) -> str:
+    """A named comparison."""
+    return f"{COMPARE}{slug}/"
+
+
+def project_comparison(slug: str) -> str:
+    """A project's comparison of all its runs."""
+    return f"{project(slug)}compare/"
 
 
 def page(folder: str) -> str:
