@@ -115,6 +115,24 @@ def test_cli_ls_lists_runs_and_explains_errors(store: Path, sweep: list[str]) ->
     assert "Traceback" not in missing.output
 
 
+def test_load_runs_and_ls_take_a_query(store: Path, sweep: list[str]) -> None:
+    runs = xsite.load_runs(query="params.lr >= 0.001 and metrics.val/acc > 0.1")
+    assert list(runs["run_id"]) == sweep[:2]  # val/acc ends at 1.9, 0.19 and 0.019
+    assert list(xsite.load_runs(query="params.lr in (0.01, 0.001)")["run_id"]) == sweep[1:]
+    with pytest.raises(xsite.XsiteError, match="position 11"):
+        xsite.load_runs(query="params.lr >")
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["ls", "-q", "params.lr < 0.05"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert [run_id in result.output for run_id in sweep] == [False, True, True]
+    none = runner.invoke(app, ["ls", "--query", "params.lr > 9"])
+    assert none.exit_code == 0 and "No run matches the query" in none.output
+    bad = runner.invoke(app, ["ls", "--query", "params.lr >"])
+    assert bad.exit_code == 1 and "position 11" in bad.output
+    assert "Traceback" not in bad.output
+
+
 def test_cli_compact_reports_what_it_merged(store: Path) -> None:
     with xsite.init(capture=False) as run:
         for step in range(3):

@@ -46,13 +46,25 @@ StoreDir = Annotated[
 def list_runs(
     dir: StoreDir = None,
     project: Annotated[str | None, typer.Option(help="Only runs of this project.")] = None,
+    query: Annotated[
+        str | None,
+        typer.Option(
+            "--query",
+            "-q",
+            help="Only runs this query matches (docs/query.md), e.g. "
+            "'metrics.val/acc > 0.9 and tags contains \"cnn\"'.",
+        ),
+    ] = None,
     metrics: Annotated[
         int, typer.Option(help="How many metric columns to show (last values).")
     ] = 3,
 ) -> None:
     """List the runs in a store as a table, oldest first."""
     with _user_errors():
-        runs = load_runs(dir, project=project)
+        runs = load_runs(dir, project=project, query=query)
+    if runs.empty and query is not None:
+        console.print("No run matches the query.")
+        return
     if runs.empty:
         console.print("No runs yet. Start one with [bold]xsite.init(...)[/] in training code.")
         return

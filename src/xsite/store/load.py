@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from xsite.query import filter_runs, parse
 from xsite.store.reader import DEFAULT_HEARTBEAT_TIMEOUT, StoreReader
 from xsite.store.values import decode_param
 
@@ -33,9 +34,14 @@ def load_runs(
     dir: str | os.PathLike[str] | None = None,
     *,
     project: str | None = None,
+    query: str | None = None,
     heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
 ) -> pd.DataFrame:
     """One row per run, sorted by start time.
+
+    ``query`` keeps the runs it matches, in the query language of the site's runs table
+    (docs/query.md), e.g. ``'metrics.val/acc > 0.9 and tags contains "cnn"'``; a syntax
+    error raises :class:`xsite.query.QuerySyntaxError` with its position.
 
     Columns: ``run_id, project, name, status, started_at, ended_at, duration_s, tags, notes``,
     then ``params.<key>`` (the latest value of each param) and ``metrics.<key>`` (the last
@@ -44,6 +50,7 @@ def load_runs(
     """
     import pandas as pd  # slow to import, and `xsite build` never needs it
 
+    parsed = parse(query) if query is not None else None  # a syntax error before any read
     reader = StoreReader(dir, heartbeat_timeout=heartbeat_timeout)
     snapshots = reader.snapshots()
     if project is not None:
@@ -78,7 +85,7 @@ def load_runs(
     if extra:
         frame = pd.concat([frame, *extra], axis=1)
     frame = frame.sort_values(["started_at", "run_id"], kind="stable", ignore_index=True)
-    return frame
+    return frame if parsed is None else filter_runs(frame, parsed)
 
 
 def load_metrics(
