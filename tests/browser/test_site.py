@@ -94,9 +94,60 @@ def test_runs_table_sorts_and_filters(site, watched: WatchedPage) -> None:
     page.get_by_label("Filter runs").fill("resnet")
     page.wait_for_function("document.querySelectorAll('tr.xs-run-row').length === 2")
     assert "2 of 4 runs" in page.locator(".xs-runs-count").inner_text()
-    page.get_by_label("Filter runs").fill("<img")
+    page.get_by_label("Filter runs").fill('"<img"')
     page.wait_for_function("document.querySelectorAll('tr.xs-run-row').length === 1")
     assert page.locator("tr.xs-run-row a").inner_text() == "<img src=x onerror=alert(1)>"
+    assert watched.problems == []
+
+
+def test_runs_table_filters_with_the_query_language_and_shares_it(
+    site, watched: WatchedPage
+) -> None:
+    url, ids = site
+    page = watched.page
+    page.goto(f"{url}projects/vision/")
+    page.wait_for_selector(".xs-runs-table[data-ready=true]", timeout=TIMEOUT_MS)
+    box = page.get_by_label("Filter runs")
+    box.fill('metrics.val/acc > 1 and params.optimizer.name = "sgd" and tags contains "SWEEP"')
+    page.wait_for_function("document.querySelectorAll('tr.xs-run-row').length === 1")
+    assert page.locator("tr.xs-run-row").get_attribute("data-run-id") == ids["lr0.1"]
+    assert "#q=" in page.url
+
+    # The URL opens the same view for anyone.
+    shared = page.url
+    page.goto("about:blank")
+    page.goto(shared)
+    page.wait_for_selector(".xs-runs-table[data-ready=true]", timeout=TIMEOUT_MS)
+    assert page.locator("tr.xs-run-row").count() == 1
+    assert box.input_value().startswith("metrics.val/acc > 1")
+
+    # A syntax error is shown with its position; the table keeps the last good rows.
+    box.fill("metrics.val/acc >")
+    error = page.locator(".xs-runs-filter-error")
+    error.wait_for(state="visible")
+    assert "position 17" in error.inner_text()
+    assert error.locator("pre").inner_text().endswith("^")
+    assert page.locator("tr.xs-run-row").count() == 1
+    assert box.get_attribute("aria-invalid") == "true"
+    box.fill("")
+    page.wait_for_function("document.querySelectorAll('tr.xs-run-row').length === 4")
+    assert not error.is_visible()
+    assert watched.problems == []
+
+
+def test_ticked_runs_open_a_shareable_comparison(site, watched: WatchedPage) -> None:
+    url, ids = site
+    page = watched.page
+    page.goto(f"{url}projects/vision/")
+    page.wait_for_selector(".xs-runs-table[data-ready=true]", timeout=TIMEOUT_MS)
+    compare = page.locator("a.xs-compare-link")
+    assert compare.get_attribute("aria-disabled") == "true"
+    for key in ("lr0.1", "lr0.01"):
+        page.locator(f"tr[data-run-id='{ids[key]}'] input.xs-run-select").check()
+    assert compare.inner_text() == "Compare 2 runs"
+    compare.click()
+    page.wait_for_url("**/compare/#runs=*")
+    assert set(page.url.split("#runs=")[1].split(",")) == {ids["lr0.1"], ids["lr0.01"]}
     assert watched.problems == []
 
 

@@ -90,6 +90,7 @@ def table_row(run: RunRecord) -> dict[str, Any]:
         "status": run.status,
         "tags": list(run.tags),
         "started_at": run.started_at.isoformat(),
+        "ended_at": run.ended_at.isoformat() if run.ended_at else None,
         "duration_s": run.duration_s,
         "metrics": {
             key: [json_number(s.last), json_number(s.min), json_number(s.max)]

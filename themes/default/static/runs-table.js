@@ -1,6 +1,9 @@
-/* xsite runs table: sortable, filterable, groupable, virtually scrolled.
- * Classic script (loaded with `defer`); exposes no globals.
+/* xsite runs table: sortable, filterable, groupable, selectable, virtually scrolled.
+ * Classic script (loaded with `defer`, after query.js, whose language filters the rows);
+ * exposes no globals.
  * Markup contract: <div class="xs-runs-table" data-src="runs.json" data-root="../../" data-project="p">
+ * The filter lives in the URL (#q=<query>), so a filtered table can be shared as a link;
+ * ticked runs open the comparison page (compare/#runs=<id>,<id>).
  */
 (function () {
   "use strict";
@@ -8,6 +11,7 @@
   var ROW_H = 34; // px; must match the CSS row height
   var OVERSCAN = 20; // rows rendered above and below the viewport
   var FILTER_DEBOUNCE_MS = 100;
+  var MAX_COMPARED = 1000; // runs one comparison link carries
   var NUMERIC_TYPES = { number: true, duration: true };
   var instanceCount = 0;
   var NAN_KEY = { nan: true }; // sort key for NaN: after every number, before missing values
@@ -164,13 +168,10 @@
       });
   }
 
-  /**
-   * A row's values in column order. Format 2 rows are objects and each column names the
-   * path of its value (["metrics", "loss", 0]); format 1 rows carry a `values` array.
-   */
+  /** A row's values in column order: each column names the path of its value in a row
+   * object (["metrics", "loss", 0]). */
   function rowValues(row, columns) {
     if (!row) return [];
-    if (Array.isArray(row.values)) return row.values;
     return columns.map(function (c) {
       var v = row;
       for (var i = 0; c.path && i < c.path.length && v != null; i++) {
@@ -208,6 +209,7 @@
         id: r && r.id != null ? String(r.id) : "",
         url: r && isSafeRelativeUrl(r.url) ? r.url : null,
         values: rowValues(r, columns),
+        data: r || {},
       };
     });
     this.n = this.rows.length;
@@ -227,14 +229,15 @@
 
     this.textCache = [];   // per column: lazily filled array of display text
     this.keyCache = [];    // per column: sort keys
-    this.haystack = null;  // per row: lowercased search text
-    this.paramTextLower = null;
+    this.queryRows = null; // per row, in the shape query.js reads; made on first filter
 
     this.order = [];
     for (var i = 0; i < this.n; i++) this.order.push(i);
     this.sortCol = null;
     this.sortDir = 1;
-    this.terms = [];
+    this.queryText = "";
+    this.predicate = null; // the filter's compiled query; null shows every run
+    this.selected = new Set(); // ticked run ids
     this.groupBy = "";
     this.collapsed = new Set();
     this.items = [];      // row index (number) or group object
@@ -254,6 +257,11 @@
     this.buildHeader();
     this.render(true);
     this.updateCount();
+    var shared = filterFromUrl();
+    if (shared) {
+      this.filterInput.value = shared;
+      this.setFilter(shared, true);
+    }
 
     this.scroll.addEventListener("scroll", function () { self.schedule(); }, { passive: true });
     window.addEventListener("resize", function () { self.schedule(); });
@@ -382,72 +390,33 @@
     });
   };
 
-  RunsTable.prototype.buildHaystack = function () {
-    var n = this.n;
-    var self = this;
-    var hay = new Array(n);
-    var paramLower = new Array(n);
-    var pcols = this.paramCols;
-    for (var i = 0; i < n; i++) {
-      var parts = [this.rows[i].id];
-      if (this.nameCol) parts.push(this.text(this.nameCol, i));
-      if (this.statusCol) parts.push(this.text(this.statusCol, i));
-      if (this.tagsCol) Array.prototype.push.apply(parts, asTags(this.raw(this.tagsCol.index, i)));
-      var pt = new Array(pcols.length);
-      for (var j = 0; j < pcols.length; j++) {
-        pt[j] = self.text(pcols[j], i).toLowerCase();
-        parts.push(pt[j]);
+  /** The rows as the query language reads them (docs/query.md); the table has no notes. */
+  RunsTable.prototype.rowsForQuery = function () {
+    if (this.queryRows) return this.queryRows;
+    var project = this.project;
+    this.queryRows = this.rows.map(function (row) {
+      var d = row.data;
+      var metrics = {};
+      var m = d.metrics || {};
+      for (var key in m) {
+        if (Object.prototype.hasOwnProperty.call(m, key)) metrics[key] = Array.isArray(m[key]) ? m[key][0] : m[key];
       }
-      paramLower[i] = pt;
-      hay[i] = parts.join("\u0000").toLowerCase();
-    }
-    this.haystack = hay;
-    this.paramTextLower = paramLower;
-    this.paramLabelsLower = pcols.map(function (c) { return c.label.toLowerCase(); });
-  };
-
-  RunsTable.prototype.parseTerms = function (q) {
-    var self = this;
-    return q.toLowerCase().split(/\s+/).filter(Boolean).map(function (t) {
-      var term = { text: t, eq: null };
-      var k = t.indexOf("=");
-      if (k >= 0) {
-        var lhs = t.slice(0, k), rhs = t.slice(k + 1);
-        var cols = [];
-        self.paramCols.forEach(function (c, j) {
-          if (c.label.toLowerCase().endsWith(lhs)) cols.push(j);
-        });
-        term.eq = { cols: cols, value: rhs };
-      }
-      return term;
+      return {
+        id: row.id, name: d.name, project: project, status: d.status, tags: asTags(d.tags),
+        started_at: d.started_at, ended_at: d.ended_at === undefined ? null : d.ended_at,
+        duration_s: d.duration_s, notes: null, params: d.params || {}, metrics: metrics,
+      };
     });
-  };
-
-  RunsTable.prototype.matches = function (ri) {
-    var hay = this.haystack[ri];
-    for (var t = 0; t < this.terms.length; t++) {
-      var term = this.terms[t];
-      if (hay.indexOf(term.text) >= 0) continue;
-      var ok = false;
-      if (term.eq) {
-        var pt = this.paramTextLower[ri];
-        var cols = term.eq.cols, val = term.eq.value;
-        for (var j = 0; j < cols.length; j++) {
-          var s = pt[cols[j]];
-          if (s === val || s.startsWith(val)) { ok = true; break; }
-        }
-      }
-      if (!ok) return false;
-    }
-    return true;
+    return this.queryRows;
   };
 
   RunsTable.prototype.computeView = function () {
     var self = this;
     var rows = this.order;
-    if (this.terms.length) {
-      if (!this.haystack) this.buildHaystack();
-      rows = rows.filter(function (ri) { return self.matches(ri); });
+    if (this.predicate) {
+      var queryRows = this.rowsForQuery();
+      var keep = this.predicate;
+      rows = rows.filter(function (ri) { return keep(queryRows[ri]); });
     }
     this.matchCount = rows.length;
     if (!this.groupBy) {
@@ -546,12 +515,21 @@
     var filter = h("input", "xs-runs-filter-input");
     filter.type = "search";
     filter.id = uid + "-filter";
-    filter.placeholder = "Filter runs\u2026  e.g. cnn lr=0.01";
+    filter.placeholder = "Filter runs\u2026  e.g. cnn and params.lr < 0.01";
     filter.autocomplete = "off";
     filter.spellcheck = false;
+    var help = buildQueryHelp();
+    var filterError = h("div", "xs-runs-filter-error");
+    filterError.id = uid + "-filter-error";
+    filterError.setAttribute("role", "alert");
+    filter.setAttribute("aria-describedby", filterError.id);
     filterWrap.appendChild(filterLabel);
     filterWrap.appendChild(filter);
+    filterWrap.appendChild(help);
+    filterWrap.appendChild(filterError);
     toolbar.appendChild(filterWrap);
+    this.filterInput = filter;
+    this.filterError = filterError;
 
     var timer = 0;
     filter.addEventListener("input", function () {
@@ -586,6 +564,9 @@
     // Column chooser
     toolbar.appendChild(this.buildChooser(uid));
 
+    // Selection → comparison
+    toolbar.appendChild(this.buildSelectionBar());
+
     // Count
     var count = h("div", "xs-runs-count");
     count.setAttribute("aria-live", "polite");
@@ -611,10 +592,90 @@
     this.scroll = scroll;
     this.table = table;
 
+    this.tbody.addEventListener("change", function (e) {
+      var box = e.target;
+      if (!box.classList || !box.classList.contains("xs-run-select")) return;
+      var id = box.getAttribute("data-run-id");
+      if (box.checked) self.selected.add(id);
+      else self.selected.delete(id);
+      self.updateSelection();
+    });
     this.tbody.addEventListener("click", function (e) {
       var btn = e.target.closest ? e.target.closest("button.xs-group-toggle") : null;
       if (btn && self.tbody.contains(btn)) self.toggleGroup(btn.getAttribute("data-group-key"));
     });
+  };
+
+  var QUERY_EXAMPLES = [
+    ["resnet cnn", "words: in the name, id, status, tags or param values"],
+    ["metrics.val/acc > 0.9", "the last logged value"],
+    ['params.optimizer.name = "adam"', "nested params by dotted key"],
+    ['tags contains "cnn"', "a tag"],
+    ['status in ("failed", "killed")', "one of several values"],
+    ["params.seed = null", "a param the run never set"],
+    ["metrics.`val acc` >= 90", "backticks quote a key with spaces"],
+  ];
+
+  function buildQueryHelp() {
+    var details = h("details", "xs-runs-filter-help");
+    var summary = h("summary", null, "?");
+    summary.setAttribute("aria-label", "Query language help");
+    details.appendChild(summary);
+    var panel = h("div", "xs-runs-filter-help-panel");
+    panel.appendChild(h("p", null, "Combine with and, or, not and parentheses; compare with = != < <= > >=."));
+    var list = h("dl");
+    QUERY_EXAMPLES.forEach(function (example) {
+      list.appendChild(h("dt", null, example[0]));
+      list.appendChild(h("dd", null, example[1]));
+    });
+    panel.appendChild(list);
+    details.appendChild(panel);
+    return details;
+  }
+
+  RunsTable.prototype.buildSelectionBar = function () {
+    var self = this;
+    var bar = h("div", "xs-runs-selection");
+    var compare = h("a", "xs-compare-link", "Compare");
+    var matching = h("button", "xs-select-matching", "Select shown");
+    matching.type = "button";
+    matching.title = "Tick every run the filter shows (up to " + MAX_COMPARED.toLocaleString() + ")";
+    matching.addEventListener("click", function () {
+      var rows = self.items.filter(function (item) { return typeof item === "number"; });
+      for (var i = 0; i < rows.length && self.selected.size < MAX_COMPARED; i++) self.selected.add(self.rows[rows[i]].id);
+      self.updateSelection();
+      self.render(true);
+    });
+    var clear = h("button", "xs-select-clear", "Clear");
+    clear.type = "button";
+    clear.addEventListener("click", function () {
+      self.selected.clear();
+      self.updateSelection();
+      self.render(true);
+    });
+    bar.appendChild(compare);
+    bar.appendChild(matching);
+    bar.appendChild(clear);
+    this.compareLink = compare;
+    this.clearButton = clear;
+    this.updateSelection();
+    return bar;
+  };
+
+  RunsTable.prototype.updateSelection = function () {
+    var ids = Array.from(this.selected).slice(0, MAX_COMPARED);
+    var link = this.compareLink;
+    link.textContent = ids.length ? "Compare " + plural(ids.length, "run", "runs") : "Compare";
+    if (ids.length) {
+      link.href = this.siteRoot + "compare/#runs=" + ids.map(encodeURIComponent).join(",");
+      link.removeAttribute("aria-disabled");
+      link.title = "Open the selected runs side by side";
+    } else {
+      link.removeAttribute("href");
+      link.setAttribute("aria-disabled", "true");
+      link.title = "Tick runs in the table to compare them";
+    }
+    this.clearButton.disabled = !ids.length;
   };
 
   RunsTable.prototype.buildChooser = function (uid) {
@@ -803,16 +864,44 @@
     this.render(true);
   };
 
-  RunsTable.prototype.setFilter = function (q) {
-    var terms = this.parseTerms(q);
-    var key = terms.map(function (t) { return t.text; }).join(" ");
-    if (key === this.lastFilterKey) return;
-    this.lastFilterKey = key;
-    this.terms = terms;
+  /** Filter by query ``q``. A query with an error shows it under the box and keeps the
+   * rows of the last good query: a typo never blanks the table. */
+  RunsTable.prototype.setFilter = function (q, fromUrl) {
+    var text = q.trim();
+    if (text === this.queryText && !this.filterError.textContent) return;
+    var predicate = null;
+    if (text) {
+      try {
+        if (!window.xsite || !window.xsite.query) throw new Error("the query script assets/query.js did not load");
+        predicate = window.xsite.query.compile(text);
+      } catch (err) {
+        this.showFilterError(text, err);
+        return;
+      }
+    }
+    this.showFilterError(text, null);
+    this.queryText = text;
+    this.predicate = predicate;
+    if (!fromUrl) shareFilterInUrl(text);
     this.computeView();
     this.updateCount();
     this.scroll.scrollTop = 0;
     this.render(true);
+  };
+
+  RunsTable.prototype.showFilterError = function (text, err) {
+    var box = this.filterError;
+    box.textContent = "";
+    this.filterInput.removeAttribute("aria-invalid");
+    if (!err) return;
+    this.filterInput.setAttribute("aria-invalid", "true");
+    box.appendChild(h("span", null, (err && err.message) ? err.message : String(err)));
+    if (typeof err.position === "number") {
+      // The query with a caret under the position, as a compiler shows it.
+      var pre = h("pre", "xs-runs-filter-caret");
+      pre.textContent = text + "\n" + " ".repeat(Math.min(err.position, text.length)) + "^";
+      box.appendChild(pre);
+    }
   };
 
   RunsTable.prototype.setGroupBy = function (value) {
@@ -847,6 +936,12 @@
     var text = this.text(col, ri);
     var row = this.rows[ri];
     if (col === this.nameCol) {
+      var tick = h("input", "xs-run-select");
+      tick.type = "checkbox";
+      tick.checked = this.selected.has(row.id);
+      tick.setAttribute("data-run-id", row.id);
+      tick.setAttribute("aria-label", "Select " + text + " for comparison");
+      td.appendChild(tick);
       if (row.url) {
         var a = h("a", "xs-run-link", text);
         a.href = this.siteRoot + row.url;
@@ -1046,6 +1141,27 @@
     this.setSpacer(this.topSpacer, s * ROW_H);
     this.setSpacer(this.bottomSpacer, (n - e) * ROW_H);
   };
+
+  // ------------------------------------------------------------ the URL
+
+  function filterFromUrl() {
+    var match = /(?:^#|&)q=([^&]*)/.exec(window.location.hash);
+    if (!match) return "";
+    try {
+      return decodeURIComponent(match[1]);
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function shareFilterInUrl(text) {
+    var url = window.location.pathname + window.location.search + (text ? "#q=" + encodeURIComponent(text) : "");
+    try {
+      window.history.replaceState(null, "", url);
+    } catch (e) {
+      /* file:// pages may refuse; the filter still works */
+    }
+  }
 
   // ------------------------------------------------------------ boot
 
