@@ -18,6 +18,7 @@ from xsite.errors import BuildError
 from xsite.plugins import plugin_manager
 from xsite.site.model import SiteModel
 from xsite.site.pages import DataFile, Page
+from xsite.site.write import WrittenSite
 
 SRC = Path(xsite.__file__).parent
 
@@ -59,9 +60,10 @@ class ShoutPlugin:
         )
 
     @hooks.hookimpl
-    def xsite_post_build(self, site_dir: Path) -> list[DataFile]:
-        self.seen_site_dir = site_dir
-        assert (site_dir / "shout/index.html").is_file()  # called once everything is written
+    def xsite_post_build(self, site: WrittenSite) -> list[DataFile]:
+        self.seen_site_dir = site.folder
+        assert (site.folder / "shout/index.html").is_file()  # called once everything is written
+        self.rendered = site.rendered
         return self.post_build_files
 
 
@@ -81,6 +83,7 @@ def test_a_plugin_uses_every_hook_on_a_real_build(tmp_path: Path) -> None:
     assert (site / "shout/names.txt").read_text() == "BETA\nALPHA"
     assert (site / "shout/after.txt").read_text() == "made from the written site"
     assert plugin.seen_site_dir == site.resolve()
+    assert "shout/index.html" in plugin.rendered
     assert report.pages_rendered == report.pages
 
     # Nothing changed: run pages are kept. A changed key input renders them again.

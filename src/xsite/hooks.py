@@ -15,7 +15,6 @@ The hooks follow the build's stages: model → pages → render → write.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from xsite.config import SiteConfig
     from xsite.site.model import SiteModel
     from xsite.site.pages import DataFile, Page
+    from xsite.site.write import WrittenSite
 
 hookspec = pluggy.HookspecMarker("xsite")
 hookimpl = pluggy.HookimplMarker("xsite")
@@ -63,7 +63,9 @@ def xsite_jinja_env(env: Environment, config: SiteConfig) -> None:
 
 
 @hookspec
-def xsite_post_build(config: SiteConfig, site_dir: Path) -> Iterable[DataFile] | None:
-    """Every page and data file is in ``site_dir``: return files made from the written
+def xsite_post_build(config: SiteConfig, site: WrittenSite) -> Iterable[DataFile] | None:
+    """Every page and data file is in ``site.folder``: return files made from the written
     site (a search index). The writer adds them, keeps them when unchanged and removes
-    them once no longer returned, like every other file of the site."""
+        them once no longer returned, like every other file of the site. When the pages a
+    plugin's files are made from are as last time (``site.digest(site.pages(glob))``),
+    ``site.keep(folder, key)`` carries over what it made then instead."""

@@ -28,7 +28,7 @@ from xsite.site.model import RunRow, SiteModel, build_model
 from xsite.site.pages import Page, make_pages, page_key
 from xsite.site.render import render
 from xsite.site.theme import Theme
-from xsite.site.write import SiteWriter
+from xsite.site.write import SiteWriter, WrittenSite
 from xsite.store.reader import SkippedFile, StoreReader
 from xsite.version import __version__
 
@@ -155,9 +155,10 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
     report.pages_rendered = len(rendered)
     # A page kept from the last build was checked then, and shows only its own run's files.
     report.broken_links = find_broken_links(writer, rendered)
-    for made in plugins.hook.xsite_post_build(config=config, site_dir=writer.out):
+    written = WrittenSite(writer.out, frozenset(rendered_paths), writer)
+    for made in plugins.hook.xsite_post_build(config=config, site=written):
         for data_file in made or ():
-            writer.write(data_file.path, data_file.content)
+            writer.write(data_file.path, data_file.content, key=data_file.key)
     writer.finish()
 
     stats = writer.stats

@@ -53,6 +53,8 @@ class DataFile:
 
     path: str
     content: bytes
+    key: str | None = None
+    """What the file was made from, for :meth:`xsite.site.write.WrittenSite.keep`."""
 
 
 def make_pages(

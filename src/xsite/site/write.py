@@ -9,6 +9,7 @@ are deleted — but never a file the writer did not write.
 from __future__ import annotations
 
 import bisect
+import fnmatch
 import hashlib
 import os
 import posixpath
@@ -67,7 +68,7 @@ class SiteWriter:
     def holds(self, folder: str, *names: str) -> bool:
         """Whether every file the last build wrote under ``folder`` (ending in ``/``) is
         still there, and ``names`` (relative to the folder) among them."""
-        paths = self._previous_files(folder)
+        paths = self.previous_files(folder)
         return all(folder + name in self.previous for name in names) and all(
             self._still_there(path) for path in paths
         )
@@ -82,11 +83,12 @@ class SiteWriter:
     def keep_folder(self, folder: str) -> None:
         """Carry over every file the last build wrote under ``folder`` that this build has
         not written or kept yet."""
-        for path in self._previous_files(folder):
+        for path in self.previous_files(folder):
             if path not in self.current:
                 self.keep(path)
 
-    def _previous_files(self, folder: str) -> list[str]:
+    def previous_files(self, folder: str) -> list[str]:
+        """The files the last build wrote under ``folder`` (ending in ``/``)."""
         # The manifest's paths, sorted: a folder's files are one slice, from "folder/" up to
         # "folder0" ("0" sorts right after "/").
         start = bisect.bisect_left(self._previous_paths, folder)
@@ -156,6 +158,40 @@ class SiteWriter:
         if not isinstance(data, dict) or data.get("format") != _MANIFEST_FORMAT:
             return {}
         return data.get("files", {})
+
+
+@dataclass(frozen=True)
+class WrittenSite:
+    """The site as a post-build hook sees it: written, not yet cleaned of stale files
+    (which may still be in the folder: :meth:`pages` lists only this build's)."""
+
+    folder: Path
+    rendered: frozenset[str]
+    """Paths of the pages rendered this build (the others were kept from the last one)."""
+    writer: SiteWriter
+
+    def pages(self, pattern: str) -> list[str]:
+        """This build's files whose path matches the glob ``pattern``, sorted."""
+        return sorted(fnmatch.filter(self.writer.current, pattern))
+
+    def digest(self, paths: list[str]) -> str:
+        """A key of these files' paths and contents."""
+        digest = hashlib.sha256()
+        for path in paths:
+            digest.update(f"{path}\0{self.writer.current[path][0]}\0".encode())
+        return digest.hexdigest()
+
+    def keep(self, folder: str, key: str) -> bool:
+        """Carry over every file the last build wrote under ``folder`` (ending in ``/``)
+        from ``key``, when there are any and all are still there; False otherwise."""
+        writer = self.writer
+        previous = writer.previous_files(folder)
+        if not previous or any(writer.previous[path][1] != key for path in previous):
+            return False
+        if not writer.holds(folder):
+            return False
+        writer.keep_folder(folder)
+        return True
 
 
 def replace_atomically(path: Path, fill: Callable[[BinaryIO], Any]) -> None:
