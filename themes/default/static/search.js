@@ -98,6 +98,7 @@
       if (!query) {
         this.render([], null);
         this.open(false);
+        this.panel.setAttribute("data-query", "");
         return;
       }
       if (window.location.protocol === "file:") {
