@@ -23,6 +23,7 @@ from pathlib import Path
 from harness import measure, parse_args
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import bench_site
 from bench_site import serve
 from tests.browser.chromium import launch
 
@@ -33,7 +34,7 @@ FILTERS = {
     "syntax error (table kept)": "metrics.val/acc >",
 }
 SEARCHES = {
-    "selective (one run's name)": "transformer-4242",
+    "selective (one run's name)": "transformer-4243",
     "common (a tag on every run)": "bench",
 }
 
@@ -165,6 +166,10 @@ def main() -> None:
         store = str(work / "store")
         made = make_store(store, runs)
         rows.append((f"write the store via the API ({runs:,} runs)", f"{made:.0f} s", "–", ""))
+        raw, _ = measure(bench_site.__file__, "raw_read", store, repeat=args.repeat)
+        rows.append(
+            (f"raw pyarrow read of every part ({runs:,} runs)", f"{raw['seconds']:.1f} s", "–", "")
+        )
         cold = {}
         for search in (False, True):
             site = work / f"site-{search}" / "site"
@@ -195,15 +200,19 @@ def main() -> None:
             )
         )
         generate(store, runs + 1, 1)
-        again, _ = measure(__file__, "build", store, str(site), True)
-        rows.append(
-            (
-                f"rebuild after one new run, with search ({runs:,} runs)",
-                f"{again['seconds']:.1f} s",
-                "–",
-                f"{again['files_written']:.0f} files written (the runs index is made again)",
+        for search in (False, True):
+            site = work / f"site-{search}" / "site"
+            again, _ = measure(__file__, "build", store, str(site), search)
+            rows.append(
+                (
+                    f"rebuild after one new run, {'with' if search else 'without'} search "
+                    f"({runs:,} runs)",
+                    f"{again['seconds']:.1f} s",
+                    "–",
+                    f"{again['files_written']:.0f} files written"
+                    + (" (the run pages' index is made again)" if search else ""),
+                )
             )
-        )
         server, url = serve(site.parent)
         rows += browser_rows(f"{url}site/", runs, args.repeat)
         server.shutdown()

@@ -6,6 +6,12 @@
  *
  * Needs window.vegaEmbed (assets/vega.js, loaded before this deferred script).
  * Plain ES2020, no framework, no innerHTML: labels and keys are untrusted text.
+ *
+ * Public API, for sections a script adds after the page loaded (comparison pages):
+ *   window.xsite.charts.mount(section, {colors})
+ * fills one <section class="xs-charts"> (once; mounting it again returns the same chart
+ * section) and follows theme changes like the page's own sections. `colors`, optional,
+ * gives one CSS colour per data-sources entry, so other views can match the lines.
  */
 (function () {
   "use strict";
@@ -288,7 +294,7 @@
   }
 
   // The page's template with only data, y scale type, x type/title, legend and config set.
-  function makeSpec(template, rows, settings, noLegend, singleRun, theme, width) {
+  function makeSpec(template, rows, settings, noLegend, singleRun, theme, width, colorScale) {
     const spec = JSON.parse(template);
     spec.data = { name: DATASET, values: rows };
     // The layer that marks one-point series would be empty without any, and an empty
@@ -314,6 +320,7 @@
         if (settings.xaxis === "step") enc.x.axis = { ...(enc.x.axis || {}), tickMinStep: 1 };
       }
       if (noLegend && enc.color) enc.color.legend = null;
+      if (colorScale && enc.color) enc.color.scale = { ...(enc.color.scale || {}), ...colorScale };
     }
     spec.config = themedConfig(spec.config, theme, singleRun, width);
     return spec;
@@ -347,9 +354,12 @@
   /* ------------------------------------------------------------ sections */
 
   class ChartSection {
-    constructor(section) {
+    constructor(section, options) {
       this.section = section;
       this.id = ++sectionCounter;
+      const colors = options && Array.isArray(options.colors) ? options.colors.map(String) : null;
+      this.colors = colors && colors.length ? colors : null;
+      this.io = null;
       this.settings = loadSettings();
       this.charts = [];
       this.busy = false;
@@ -441,6 +451,10 @@
         failed,
         total: list.length,
         noLegend: list.length <= 1 || list.length > MAX_LEGEND_RUNS,
+        // One colour per run, in the order of data-sources, whatever runs a chart shows.
+        colorScale: this.colors
+          ? { domain: labels, range: labels.map((_, i) => this.colors[i % this.colors.length]) }
+          : null,
       };
     }
 
@@ -565,6 +579,18 @@
         { rootMargin: ROOT_MARGIN }
       );
       for (const c of this.charts) io.observe(c.fig);
+      this.io = io;
+    }
+
+    // The section left the page: stop watching it and free its Vega views.
+    dispose() {
+      if (this.io) this.io.disconnect();
+      for (const c of this.charts) {
+        if (c.result) c.result.finalize();
+        c.result = null;
+        c.rows = null;
+        c.visible = false; // a drawing under way draws no further chart
+      }
     }
 
     // Render dirty, visible charts one at a time in document order, so the first
@@ -654,7 +680,7 @@
       }
       if (inPlace) return this.render(c, true); // not expected: same key and x axis
 
-      const spec = makeSpec(data.template, r.rows, settings, data.noLegend, data.total === 1, theme, c.plot.clientWidth);
+      const spec = makeSpec(data.template, r.rows, settings, data.noLegend, data.total === 1, theme, c.plot.clientWidth, data.colorScale);
 
       const holder = el("div", { className: "xs-chart-vega" });
       const old = c.result;
@@ -737,16 +763,36 @@
 
   /* ---------------------------------------------------------------- start */
 
-  function start() {
-    const sections = Array.from(document.querySelectorAll("section.xs-charts"), (s) => new ChartSection(s));
-    if (!sections.length) return;
+  const mounted = new WeakMap(); // section element -> ChartSection
+  let live = []; // mounted sections still in the page, for theme changes
+  let watching = false;
+
+  function mount(section, options) {
+    if (!(section instanceof Element)) throw new TypeError("xsite.charts.mount needs an element");
+    let chartSection = mounted.get(section);
+    if (chartSection) return chartSection;
+    live = live.filter((s) => {
+      if (s.section.isConnected) return true;
+      s.dispose();
+      return false;
+    });
+    chartSection = new ChartSection(section, options);
+    mounted.set(section, chartSection);
+    live.push(chartSection);
+    watchTheme();
+    return chartSection;
+  }
+
+  function watchTheme() {
+    if (watching) return;
+    watching = true;
     let pending = false;
     const onTheme = () => {
       if (pending) return;
       pending = true;
       requestAnimationFrame(() => {
         pending = false;
-        for (const s of sections) s.themeChanged();
+        for (const s of live) if (s.section.isConnected) s.themeChanged();
       });
     };
     if (window.matchMedia) {
@@ -758,6 +804,13 @@
       attributeFilter: ["class", "data-theme", "style"],
     });
   }
+
+  function start() {
+    for (const section of document.querySelectorAll("section.xs-charts")) mount(section);
+  }
+
+  window.xsite = window.xsite || {};
+  window.xsite.charts = Object.freeze({ mount: (section, options) => mount(section, options) });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
