@@ -141,6 +141,7 @@ LAYERS = {
         "xsite.version",
         "xsite.config",
         "xsite.store",
+        "xsite.query",
         "xsite.plugins",
         "xsite.hooks",
     },

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -107,14 +108,22 @@ def build_site(
     base_url: Annotated[
         str | None, typer.Option(help="Public URL, e.g. https://me.github.io/repo/ (sitemap).")
     ] = None,
+    notes: Annotated[
+        str | None,
+        typer.Option(help="Folder of Markdown notes (default: ./notes when it exists)."),
+    ] = None,
     strict: Annotated[
-        bool, typer.Option(help="Exit 1 on any skipped file or broken internal link (for CI).")
+        bool,
+        typer.Option(
+            help="Exit 1 on any skipped file, broken internal link or warning, such as a note "
+            "referring to no run (for CI)."
+        ),
     ] = False,
 ) -> None:
-    """Render the run store into a static site (runs tables, run pages, charts)."""
+    """Render the run store into a static site (runs tables, run pages, charts, notes)."""
     with _user_errors():
         settings = load_config(
-            config, store=dir, out=out, theme=theme, title=title, base_url=base_url
+            config, store=dir, out=out, theme=theme, title=title, base_url=base_url, notes=notes
         )
         with Progress(
             TextColumn("{task.description}"),
@@ -142,8 +151,12 @@ def build_site(
         err_console.print(f"[yellow]Skipped[/] {skipped}")
     for link in report.broken_links:
         err_console.print(f"[red]Broken link[/] {link}")
-    if strict and (report.skipped or report.broken_links):
-        err_console.print("[bold red]--strict:[/] skipped files or broken links (listed above)")
+    for warning in report.warnings:
+        err_console.print(f"[yellow]Warning[/] {escape(warning)}", highlight=False)
+    if strict and (report.skipped or report.broken_links or report.warnings):
+        err_console.print(
+            "[bold red]--strict:[/] skipped files, broken links or warnings (listed above)"
+        )
         raise typer.Exit(1)
 
 

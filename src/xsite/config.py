@@ -8,6 +8,7 @@ base_url = "https://me.github.io/digits/"   # optional: enables sitemap.xml and 
 theme = "my-theme"            # optional: a folder whose templates/ and static/ override the default
 chart_points = 1000           # points per series drawn in charts (extremes always kept)
 artifact_limit_mb = 50        # larger artifacts are listed but not copied into the site
+notes = "notes"               # Markdown notes (docs/notes.md); default: ./notes when it exists
 
 [projects.digits]
 headline = "val/acc"          # the metric that ranks runs on the home page
@@ -100,6 +101,8 @@ class SiteConfig:
     """Per-project settings, by project name."""
     comparisons: tuple[ComparisonSettings, ...] = ()
     """Named comparison pages."""
+    notes: str | None = None
+    """The folder of Markdown notes (``docs/notes.md``); default ``./notes`` when it exists."""
 
     def project(self, name: str) -> ProjectSettings:
         return self.projects.get(name, ProjectSettings())
@@ -162,7 +165,7 @@ def _parse(path: Path) -> dict[str, Any]:
             settings[key] = _parse_projects(where, value)
         elif key == "comparisons":
             settings[key] = _parse_comparisons(where, value)
-        elif key in {"store", "out", "theme"}:
+        elif key in {"store", "out", "theme", "notes"}:
             settings[key] = _path_setting(where, key, value, base=path.parent)
         elif key in _MINIMUM:
             if not isinstance(value, int) or isinstance(value, bool) or value < _MINIMUM[key]:

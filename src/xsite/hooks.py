@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
     from xsite.config import SiteConfig
+    from xsite.site.build import BuildReport
     from xsite.site.model import SiteModel
     from xsite.site.pages import DataFile, Page
     from xsite.site.write import WrittenSite
@@ -32,16 +33,19 @@ hookimpl = pluggy.HookimplMarker("xsite")
 
 
 @hookspec
-def xsite_model(model: SiteModel, config: SiteConfig) -> None:
+def xsite_model(model: SiteModel, config: SiteConfig, report: BuildReport) -> None:
     """The model of every run and project is complete: add to it.
 
     Keep what the plugin adds in ``model.extensions[<plugin name>]``; later hooks of every
-    plugin see it.
+    plugin see it. Problems in a plugin's own input that leave the rest of the site intact
+    go to ``report.warn(message)`` (``xsite build --strict`` fails on them).
     """
 
 
 @hookspec
-def xsite_pages(model: SiteModel, config: SiteConfig) -> Iterable[Page | DataFile] | None:
+def xsite_pages(
+    model: SiteModel, config: SiteConfig, report: BuildReport
+) -> Iterable[Page | DataFile] | None:
     """Pages and data files of the plugin's own, made before any page is rendered (so every
     link target is known). Two files of one path are an error that names the path."""
 
@@ -63,9 +67,11 @@ def xsite_jinja_env(env: Environment, config: SiteConfig) -> None:
 
 
 @hookspec
-def xsite_post_build(config: SiteConfig, site: WrittenSite) -> Iterable[DataFile] | None:
+def xsite_post_build(
+    config: SiteConfig, site: WrittenSite, report: BuildReport
+) -> Iterable[DataFile] | None:
     """Every page and data file is in ``site.folder``: return files made from the written
     site (a search index). The writer adds them, keeps them when unchanged and removes
-        them once no longer returned, like every other file of the site. When the pages a
+    them once no longer returned, like every other file of the site. When the pages a
     plugin's files are made from are as last time (``site.digest(site.pages(glob))``),
     ``site.keep(folder, key)`` carries over what it made then instead."""

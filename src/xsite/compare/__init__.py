@@ -14,18 +14,17 @@ The page holds only run ids and settings: the browser reads each run's ``run.jso
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
 from xsite.config import ComparisonSettings, Direction, SiteConfig
-from xsite.errors import ConfigError
 from xsite.hooks import hookimpl
-from xsite.query import QuerySyntaxError, parse
 from xsite.site import urls
 from xsite.site.model import Project, RunRow, SiteModel, slugify
 from xsite.site.pages import Page
+from xsite.site.select import select_runs
 
 MAX_PROJECT_RUNS = 1000
 """A project's all-runs comparison shows at most this many of its newest runs."""
@@ -45,6 +44,8 @@ class Comparison:
     headline: str | None = None
     description: str | None = None
     note: str | None = None
+    origin: tuple[str, str] | None = None
+    """The title and URL of the note whose ``runs:`` made this comparison."""
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -116,12 +117,31 @@ def _context(comparison: Comparison) -> Any:
     }
 
 
+def add_comparison(
+    model: SiteModel,
+    config: SiteConfig,
+    settings: ComparisonSettings,
+    origin: tuple[str, str] | None = None,
+) -> Comparison:
+    """Add a named comparison page (for plugins: a note's comparison of its runs).
+
+    Raises :class:`~xsite.errors.ConfigError` when a pick of ``settings.runs`` is no run
+    id, run name or query.
+    """
+    comparisons: Comparisons = model.extensions["compare"]
+    slugs = {c.url.removeprefix(urls.COMPARE).strip("/") for c in comparisons.named}
+    comparison = _named(settings, model, config, comparisons.adhoc.directions, slugs, origin)
+    model.extensions["compare"] = replace(comparisons, named=(*comparisons.named, comparison))
+    return comparison
+
+
 def _named(
     settings: ComparisonSettings,
     model: SiteModel,
     config: SiteConfig,
     directions: dict[str, Direction],
     slugs: set[str],
+    origin: tuple[str, str] | None = None,
 ) -> Comparison:
     runs = select_runs(model.runs, settings.runs, where=f"comparison {settings.title!r}")
     slug = slugify(settings.slug or settings.title, slugs)
@@ -135,6 +155,7 @@ def _named(
         headline=_headline(runs, config),
         description=settings.description,
         note=None if runs else "No run matches this comparison's runs setting yet.",
+        origin=origin,
     )
 
 
@@ -161,44 +182,3 @@ def _headline(runs: tuple[RunRow, ...], config: SiteConfig) -> str | None:
     """The headline metric of the compared runs' projects, when they agree on one."""
     headlines = {config.project(run.project).headline for run in runs}
     return headlines.pop() if len(headlines) == 1 else None
-
-
-def select_runs(runs: tuple[RunRow, ...], picks: tuple[str, ...], where: str) -> tuple[RunRow, ...]:
-    """The runs (newest first) that any of ``picks`` names: a run id, a run name or a query.
-
-    A query is evaluated on each run's table row (name, status, tags, times, params and
-    last metric values).
-    """
-    chosen: set[str] = set()
-    by_name: dict[str, list[str]] = {}
-    for run in runs:
-        by_name.setdefault(run.name, []).append(run.id)
-    ids = {run.id for run in runs}
-    rows: list[dict[str, Any]] | None = None
-    for pick in picks:
-        if pick in ids:
-            chosen.add(pick)
-        elif pick in by_name:
-            chosen.update(by_name[pick])
-        else:
-            try:
-                query = parse(pick)
-            except QuerySyntaxError as error:
-                raise ConfigError(
-                    f"{where}: {pick!r} is no run id, run name or query: {error}"
-                ) from error
-            rows = rows if rows is not None else [_query_row(run) for run in runs]
-            chosen.update(row["id"] for row in rows if query.matches(row))
-    return tuple(run for run in runs if run.id in chosen)
-
-
-def _query_row(run: RunRow) -> dict[str, Any]:
-    """A run in the shape the query language reads (``docs/query.md``)."""
-    cells = orjson.loads(run.cells)
-    return {
-        **cells,
-        "project": run.project,
-        "ended_at": run.ended_at.isoformat() if run.ended_at else None,
-        "notes": None,
-        "metrics": {key: values[0] for key, values in cells["metrics"].items()},
-    }

@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import orjson
 
 from xsite.config import SiteConfig
 from xsite.hooks import hookimpl
+from xsite.site.build import BuildReport
 from xsite.site.model import SiteModel
 from xsite.site.pages import DataFile
 from xsite.site.write import WrittenSite
@@ -44,10 +44,6 @@ _UNUSED = re.compile(r"pagefind-(ui|modular-ui|component-ui|highlight)\.")
 """Pagefind's own search interfaces: the site has its own (``assets/search.js``)."""
 
 
-class SearchIndexWarning(UserWarning):
-    """The search index could not be made; the rest of the site is built."""
-
-
 @hookimpl
 def xsite_pages(model: SiteModel) -> list[DataFile]:
     kinds = {"runs": bool(model.runs), "projects": bool(model.projects)}
@@ -59,7 +55,9 @@ def xsite_pages(model: SiteModel) -> list[DataFile]:
 
 
 @hookimpl
-def xsite_post_build(config: SiteConfig, site: WrittenSite) -> Iterator[DataFile]:
+def xsite_post_build(
+    config: SiteConfig, site: WrittenSite, report: BuildReport
+) -> Iterator[DataFile]:
     for kind, pattern in BUNDLES.items():
         pages = site.pages(pattern)
         if not pages:
@@ -72,11 +70,7 @@ def xsite_post_build(config: SiteConfig, site: WrittenSite) -> Iterator[DataFile
             bundle = _index(site.folder, pages, Path(config.cache_dir))
         except (OSError, subprocess.CalledProcessError) as error:
             detail = getattr(error, "stderr", None) or error
-            warnings.warn(
-                f"xsite: no search index for {kind}: pagefind failed: {detail}",
-                SearchIndexWarning,
-                stacklevel=2,
-            )
+            report.warn(f"no search index for {kind}: pagefind failed: {detail}")
             continue
         for path, content in bundle:
             yield DataFile(folder + path, content, key=key)

@@ -50,6 +50,13 @@ class BuildReport:
     seconds: float = 0.0
     skipped: list[SkippedFile] = field(default_factory=list)
     broken_links: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Problems in the input that the build worked around (a note with bad front matter,
+    a reference to no run), each naming its file; ``xsite build --strict`` fails on them."""
+
+    def warn(self, message: str) -> None:
+        """Report a problem that leaves the rest of the site intact (for plugins)."""
+        self.warnings.append(message)
 
 
 def build(
@@ -106,11 +113,12 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
         needs_fresh=site_lacks_files_of,  # read again, to write its files again
         progress=lambda advance, total: report_progress("Reading runs", advance, total),
     )
+    report = BuildReport(out=writer.out, runs=len(gathered.rows), runs_read=len(gathered.fresh))
     model = build_model(gathered.rows, config.project)
-    plugins.hook.xsite_model(model=model, config=config)
+    plugins.hook.xsite_model(model=model, config=config, report=report)
     pages = make_pages(model, config, design, gathered.signature, gathered.record)
     data_files = site_data_files(model, config)
-    for made in plugins.hook.xsite_pages(model=model, config=config):
+    for made in plugins.hook.xsite_pages(model=model, config=config, report=report):
         for item in made or ():
             (pages if isinstance(item, Page) else data_files).append(item)
     pages = [_with_plugin_keys(page, plugins, model) for page in pages]
@@ -125,7 +133,6 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
     def add_context(page: Page, context: dict[str, Any]) -> None:
         plugins.hook.xsite_page_context(page=page, context=context, model=model)
 
-    report = BuildReport(out=writer.out, runs=len(model.runs), runs_read=len(gathered.fresh))
     report.pages = len(pages)
     report_progress("Writing pages", 0, len(pages))
     rendered: list[Page] = []
@@ -156,7 +163,7 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
     # A page kept from the last build was checked then, and shows only its own run's files.
     report.broken_links = find_broken_links(writer, rendered)
     written = WrittenSite(writer.out, frozenset(rendered_paths), writer)
-    for made in plugins.hook.xsite_post_build(config=config, site=written):
+    for made in plugins.hook.xsite_post_build(config=config, site=written, report=report):
         for data_file in made or ():
             writer.write(data_file.path, data_file.content, key=data_file.key)
     writer.finish()

@@ -24,10 +24,10 @@ from jinja2 import (
     pass_context,
 )
 from jinja2.runtime import Context
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from xsite.errors import ConfigError
+from xsite.site import urls
 
 
 def default_theme_dir() -> Path:
@@ -74,7 +74,6 @@ class Theme:
             datetime=format_datetime,
             filesize=format_filesize,
             json_attr=json_attribute,
-            markdown=render_markdown,
         )
 
     def static_files(self) -> dict[str, Path]:
@@ -102,14 +101,8 @@ class Theme:
 
 @pass_context
 def relative_url(context: Context, target: str) -> str:
-    """``target`` (a path from the site root) as a link from the page being rendered.
-
-    Relative links are what make the site work under any prefix (``/<repo>/`` on GitHub
-    Pages) and from a plain folder. The ``./`` keeps a data-derived path from ever being
-    read as a scheme such as ``javascript:``.
-    """
-    root = context["root"]
-    return f"{root}{target}" if root.startswith("/") else f"./{root}{target}"
+    """``target`` (a path from the site root) as a link from the page being rendered."""
+    return urls.relative(context["root"], target)
 
 
 def format_number(value: Any, digits: int = 4) -> str:
@@ -155,20 +148,6 @@ def format_filesize(size: int) -> str:
     if exponent == 0:
         return f"{size} B"
     return f"{size / 1024**exponent:.1f} {('KB', 'MB', 'GB')[exponent - 1]}"
-
-
-# Notes are Markdown written by people; "js-default" escapes raw HTML and refuses
-# javascript:/data: links, so a note can format text (tables included) but never run script.
-_markdown = MarkdownIt("js-default")
-MAX_NOTE_CHARS = 200_000  # pathological Markdown renders in superlinear time: cap it
-
-
-def render_markdown(text: str | None) -> Markup:
-    if not text:
-        return Markup("")
-    if len(text) > MAX_NOTE_CHARS:
-        text = text[:MAX_NOTE_CHARS] + "\n\n*(note cut at 200,000 characters)*"
-    return Markup(_markdown.render(text))
 
 
 def json_attribute(value: Any) -> Markup:

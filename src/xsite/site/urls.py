@@ -9,6 +9,12 @@ from __future__ import annotations
 RUNS_JSON = "runs.json"
 COMPARE = "compare/"
 """The ad-hoc comparison: its runs come from the URL (``compare/#runs=<id>,<id>``)."""
+NOTES = "notes/"
+"""The notes index; each note is at ``notes/<slug>/``."""
+NOTES_JSON = "notes/notes.json"
+NOTE_FILES = "notes/files/"
+"""Images that notes show, under their path in the notes folder."""
+TIMELINE = "timeline/"
 
 
 def run(run_id: str) -> str:
@@ -47,6 +53,21 @@ def project_comparison(slug: str) -> str:
     return f"{project(slug)}compare/"
 
 
+def note(slug: str) -> str:
+    return f"{NOTES}{slug}/"
+
+
 def page(folder: str) -> str:
     """The file that serves a folder URL."""
     return f"{folder}index.html"
+
+
+def relative(root: str, target: str) -> str:
+    """``target`` (a path from the site root) as a link from a page whose path to the root
+    is ``root`` (``"../../"``, or absolute like ``"/repo/"``).
+
+    Relative links are what make the site work under any prefix (``/<repo>/`` on GitHub
+    Pages) and from a plain folder. The ``./`` keeps a data-derived path from ever being
+    read as a scheme such as ``javascript:``.
+    """
+    return f"{root}{target}" if root.startswith("/") else f"./{root}{target}"

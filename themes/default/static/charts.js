@@ -41,19 +41,36 @@
     return Math.min(0.99, Math.max(0, Math.round(w * 100) / 100));
   }
 
-  function loadSettings() {
-    const s = { ...DEFAULTS };
+  // The valid settings of a JSON text (stored, or a chart's data-settings); none if broken.
+  function parseSettings(text) {
+    const s = {};
     try {
-      const o = JSON.parse(window.localStorage.getItem(STORAGE_KEY) || "null");
+      const o = JSON.parse(text || "null");
       if (o && typeof o === "object") {
         if (o.smoothing !== undefined) s.smoothing = clampSmoothing(o.smoothing);
         if (hasOwn(X_TITLES, o.xaxis)) s.xaxis = o.xaxis;
         if (typeof o.log === "boolean") s.log = o.log;
       }
     } catch (e) {
-      /* storage disabled or corrupt: defaults */
+      /* corrupt: none */
     }
     return s;
+  }
+
+  function loadSettings() {
+    let stored = null;
+    try {
+      stored = window.localStorage.getItem(STORAGE_KEY);
+    } catch (e) {
+      /* storage disabled: defaults */
+    }
+    return { ...DEFAULTS, ...parseSettings(stored) };
+  }
+
+  // A chart embedded in a note may set its own starting smoothing, x axis or scale
+  // (data-settings='{"smoothing": 0.8}'): the author's choice for that chart wins.
+  function authorSettings(section) {
+    return parseSettings(section.getAttribute("data-settings"));
   }
 
   function saveSettings(s) {
@@ -360,7 +377,7 @@
       const colors = options && Array.isArray(options.colors) ? options.colors.map(String) : null;
       this.colors = colors && colors.length ? colors : null;
       this.io = null;
-      this.settings = loadSettings();
+      this.settings = { ...loadSettings(), ...authorSettings(section) };
       this.charts = [];
       this.busy = false;
       this.theme = null;
