@@ -68,7 +68,8 @@ _ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "code": set(),
     **{tag: _MATHML_ATTRIBUTES for tag in _MATHML},
 }
-_URL_SCHEMES = {"http", "https", "mailto"}
+_INLINE_SCHEME = "xsite-inline"
+_URL_SCHEMES = {"http", "https", "mailto", _INLINE_SCHEME}
 
 
 class Links(Protocol):
@@ -138,7 +139,7 @@ def render(text: str | None, links: Links | None = None, *, first_line: int = 1)
     blocks: dict[str, str] = {}
     env: dict[str, Any] = {"links": links, "rendered": rendered}
     tokens = _MARKDOWN.parse(text, env)
-    _resolve(tokens, links, rendered, first_line)
+    images = _resolve(tokens, links, rendered, first_line, secret)
     for token in _walk(tokens):
         if token.type == "fence" and token.info.strip().startswith(BLOCK_PREFIX):
             kind = token.info.strip().split()[0].removeprefix(BLOCK_PREFIX)
@@ -149,6 +150,8 @@ def render(text: str | None, links: Links | None = None, *, first_line: int = 1)
     html = _sanitize(_MARKDOWN.renderer.render(tokens, _MARKDOWN.options, env))
     for slot, block_html in blocks.items():
         html = html.replace(_slot(slot), block_html)
+    for placeholder, uri in images.items():
+        html = html.replace(f'src="{placeholder}"', f'src="{escape(uri)}"')
     rendered.html = Markup(html)
     return rendered
 
@@ -182,24 +185,38 @@ def _block(links: Links, kind: str, source: str, line: int, rendered: Rendered) 
     return html
 
 
-def _resolve(tokens: list[Token], links: Links, rendered: Rendered, first_line: int) -> None:
-    """Resolve ``[[target]]`` links and rewrite URLs, with the line of each."""
+def _resolve(
+    tokens: list[Token], links: Links, rendered: Rendered, first_line: int, secret: str
+) -> dict[str, str]:
+    """Resolve ``[[target]]`` links and rewrite URLs, with the line of each. Returns the
+    ``data:`` images :meth:`Links.rewrite` made, by the placeholder URL that stands for each
+    until the HTML is clean (the sanitizer lets no ``data:`` URL through)."""
+    images: dict[str, str] = {}
     line = first_line
-    for token in _walk(tokens):
-        if token.map:
-            line = first_line + token.map[0]
-        if token.type == "wikilink":
-            target = token.meta["target"]
-            found = links.run(target)
-            token.meta["run"] = found
-            rendered.references.append(Reference(target, line, found.id if found else None))
-            if found is None:
-                rendered.problems.append(f"line {line}: [[{target}]] names no run")
-        elif token.type in ("link_open", "image"):
-            attribute = "src" if token.type == "image" else "href"
-            url = token.attrGet(attribute)
-            if isinstance(url, str):
-                token.attrSet(attribute, links.rewrite(url, image=token.type == "image"))
+    for block in tokens:
+        if block.map:
+            line = first_line + block.map[0]
+        for token in [block, *(block.children or [])]:
+            if token.type in ("softbreak", "hardbreak"):
+                line += 1
+            elif token.type == "wikilink":
+                target = token.meta["target"]
+                found = links.run(target)
+                token.meta["run"] = found
+                rendered.references.append(Reference(target, line, found.id if found else None))
+                if found is None:
+                    rendered.problems.append(f"line {line}: [[{target}]] names no run")
+            elif token.type in ("link_open", "image"):
+                attribute = "src" if token.type == "image" else "href"
+                url = token.attrGet(attribute)
+                if not isinstance(url, str):
+                    continue
+                url = links.rewrite(url, image=token.type == "image")
+                if token.type == "image" and url.startswith("data:image/"):
+                    placeholder = f"{_INLINE_SCHEME}:{secret}-{len(images)}"
+                    images[placeholder], url = url, placeholder
+                token.attrSet(attribute, url)
+    return images
 
 
 def _walk(tokens: list[Token]) -> list[Token]:
@@ -219,6 +236,8 @@ def _sanitize(html: str) -> str:
         attribute_filter=_filter_attribute,
         url_schemes=_URL_SCHEMES,
         filter_style_properties={"text-align"},
+        # Task lists are the only inputs of a note: every input is a disabled checkbox.
+        set_tag_attribute_values={"input": {"type": "checkbox", "disabled": "disabled"}},
         link_rel="noopener noreferrer",
     )
 
@@ -226,8 +245,6 @@ def _sanitize(html: str) -> str:
 def _filter_attribute(tag: str, name: str, value: str) -> str | None:
     # The page's own elements have ids starting "xs-"; a note must not shadow them.
     if name == "id" and value.lower().startswith("xs-"):
-        return None
-    if tag == "input" and name == "type" and value != "checkbox":
         return None
     return value
 
