@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -38,5 +39,9 @@ def test_quickstart_sweep_builds_the_demo_site(tmp_path: Path) -> None:
     )
     report = xsite.build(config)
     assert report.runs == 12 and report.broken_links == [] and report.skipped == []
+    assert report.warnings == []  # the example notes name real runs and valid blocks
     home = (tmp_path / "site/index.html").read_text()
     assert "Digits: a linear baseline sweep" in home and "val/acc" in home
+    notes = json.loads((tmp_path / "site/notes/notes.json").read_text())["notes"]
+    assert [note["status"] for note in notes] == ["decided", "abandoned", "decided"]
+    assert all(note["runs"] and note["comparison"] for note in notes)

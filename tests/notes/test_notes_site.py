@@ -126,7 +126,8 @@ def test_a_bad_note_is_reported_and_the_rest_is_built(tmp_path: Path, runs) -> N
     write(
         notes,
         "refs.md",
-        "# Refs\n\nSee [[cnn-baseline]] and\n[[no-such-run]].\n\n```xsite-table\ncolumns: [x]\n```\n",
+        "# Refs\n\nSee [[cnn-baseline]] and\n[[no-such-run]].\n\n"
+        "```xsite-table\ncolumns: [x]\n```\n",
     )
     write(notes, "query.md", "---\nruns: ['metrics.val/acc >']\n---\n# Q\n")
     report = xsite.build(config_for(tmp_path))
@@ -188,7 +189,8 @@ def test_an_svg_in_a_note_is_shown_inline_never_published(tmp_path: Path, runs) 
 def test_run_notes_from_code_render_like_note_files(tmp_path: Path, runs) -> None:
     with xsite.resume(runs["mlp"], dir=tmp_path / "store") as run:
         run.set_notes(
-            "Worse than [[cnn-baseline]]: <script>window.x=1</script>\n\n```xsite-table\ncolumns: [name]\n```\n"
+            "Worse than [[cnn-baseline]]: <script>window.x=1</script>\n\n"
+            "```xsite-table\ncolumns: [name]\n```\n"
         )
     xsite.build(config_for(tmp_path, notes=None))
     site = tmp_path / "site"
