@@ -88,6 +88,10 @@ class Notes:
         return bool(self.notes)
 
     @cached_property
+    def run_names(self) -> _RunNames:
+        return _RunNames(self.data.runs)
+
+    @cached_property
     def rows(self) -> dict[str, RunRow]:
         return {run.id: run for run in self.data.runs}
 
@@ -130,6 +134,7 @@ def xsite_model(model: SiteModel, config: SiteConfig, report: BuildReport) -> No
         else:
             report.warn(f"notes folder {folder} does not exist")
     data = BlockData(model.runs, config)
+    run_names = _RunNames(model.runs)
     published: dict[str, DataFile] = {}
     taken: set[str] = set()
     slugs = [slugify(file.name.removesuffix(".md").replace("/", "-"), taken) for file in files]
@@ -138,7 +143,7 @@ def xsite_model(model: SiteModel, config: SiteConfig, report: BuildReport) -> No
     }
     notes = []
     for file, slug in zip(files, slugs, strict=True):
-        links = _Links(model, data, _NOTE_PAGE_ROOT, folder, file.path, note_urls, published)
+        links = _Links(run_names, data, _NOTE_PAGE_ROOT, folder, file.path, note_urls, published)
         rendered = render(file.body, links, first_line=file.body_line)
         for problem in rendered.problems:
             report.warn(f"{file.path}: {problem}")
@@ -165,7 +170,7 @@ def xsite_model(model: SiteModel, config: SiteConfig, report: BuildReport) -> No
     model.extensions["notes"] = Notes(
         notes=tuple(notes),
         backlinks=_backlinks(notes),
-        mentioned_by=_mentioned_by(model, report),
+        mentioned_by=_mentioned_by(model, run_names, report),
         data=data,
         files=tuple(published[path] for path in sorted(published)),
     )
@@ -208,10 +213,11 @@ def _backlinks(notes: list[Note]) -> dict[str, tuple[Note, ...]]:
     return {run_id: tuple(listed) for run_id, listed in found.items()}
 
 
-def _mentioned_by(model: SiteModel, report: BuildReport) -> dict[str, tuple[RunRow, ...]]:
+def _mentioned_by(
+    model: SiteModel, resolve: _RunNames, report: BuildReport
+) -> dict[str, tuple[RunRow, ...]]:
     """Which runs' own notes link each run (and a warning for each link to no run)."""
     found: dict[str, list[RunRow]] = {}
-    resolve = _RunNames(model.runs)
     for run in model.runs:
         if b"[[" not in run.json:  # its notes (in its runs.json entry) link no run
             continue
@@ -242,7 +248,7 @@ class _Links:
 
     def __init__(
         self,
-        model: SiteModel,
+        runs: _RunNames,
         data: BlockData,
         root: str,
         folder: Path | None = None,
@@ -250,8 +256,7 @@ class _Links:
         note_urls: dict[Path, str] | None = None,
         published: dict[str, DataFile] | None = None,
     ) -> None:
-        self.runs = _RunNames(model.runs)
-        self.data, self.root = data, root
+        self.runs, self.data, self.root = runs, data, root
         self.folder = folder.resolve() if folder else None
         self.source = source
         self.note_urls = note_urls or {}
@@ -413,7 +418,7 @@ def xsite_page_context(page: Page, context: dict[str, Any], model: SiteModel) ->
         context["mentioned_by"] = notes.mentioned_by.get(page.run_id, ())
         text = context["run"].notes
         if text:
-            links = _Links(model, notes.data, page.root)
+            links = _Links(notes.run_names, notes.data, page.root)
             context["run_notes"] = render(text, links).html
     elif page.template == "home.html":
         context["recent_notes"] = notes.notes[:RECENT_NOTES]
