@@ -14,6 +14,7 @@ from tests.notes.conftest import config_for
 from xsite.notes.blocks import BlockData, BlockError, render_block
 from xsite.site.cache import RunCache
 from xsite.site.gather import gather
+from xsite.site.select import RunSelector
 from xsite.store.reader import StoreReader
 
 
@@ -22,7 +23,7 @@ def data(tmp_path: Path, runs: dict[str, str]) -> BlockData:
     gathered = gather(
         StoreReader(tmp_path / "store"), RunCache(tmp_path / "cache"), chart_points=100
     )
-    return BlockData(tuple(gathered.rows), config_for(tmp_path))
+    return BlockData(RunSelector(tuple(gathered.rows)), config_for(tmp_path))
 
 
 def block(kind: str, source: str, data: BlockData, root: str = "../../") -> BeautifulSoup:
@@ -146,7 +147,7 @@ def test_blocks_escape_what_comes_from_data(tmp_path: Path) -> None:
     gathered = gather(
         StoreReader(tmp_path / "store"), RunCache(tmp_path / "cache"), chart_points=100
     )
-    data = BlockData(tuple(gathered.rows), config_for(tmp_path))
+    data = BlockData(RunSelector(tuple(gathered.rows)), config_for(tmp_path))
     for kind, source in [
         ("table", "columns: [name, params.k]"),
         ("compare", f"runs: [{run.id}]"),

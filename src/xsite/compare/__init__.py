@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -24,7 +25,7 @@ from xsite.hooks import hookimpl
 from xsite.site import urls
 from xsite.site.model import Project, RunRow, SiteModel, slugify
 from xsite.site.pages import Page
-from xsite.site.select import select_runs
+from xsite.site.select import selector_of
 
 MAX_PROJECT_RUNS = 1000
 """A project's all-runs comparison shows at most this many of its newest runs."""
@@ -66,7 +67,15 @@ class Comparisons:
     """By project name."""
 
     def including(self, run_id: str) -> list[Comparison]:
-        return [c for c in self.named if any(run.id == run_id for run in c.runs)]
+        return self._by_run.get(run_id, [])
+
+    @cached_property
+    def _by_run(self) -> dict[str, list[Comparison]]:
+        by_run: dict[str, list[Comparison]] = {}
+        for comparison in self.named:
+            for run in comparison.runs:
+                by_run.setdefault(run.id, []).append(comparison)
+        return by_run
 
 
 @hookimpl
@@ -143,7 +152,7 @@ def _named(
     slugs: set[str],
     origin: tuple[str, str] | None = None,
 ) -> Comparison:
-    runs = select_runs(model.runs, settings.runs, where=f"comparison {settings.title!r}")
+    runs = selector_of(model).select(settings.runs, where=f"comparison {settings.title!r}")
     slug = slugify(settings.slug or settings.title, slugs)
     return Comparison(
         "named",

@@ -36,7 +36,7 @@ from xsite.site import artifacts, urls
 from xsite.site.build import BuildReport
 from xsite.site.model import RunRow, SiteModel, slugify
 from xsite.site.pages import DataFile, Page, page_key
-from xsite.site.select import select_runs
+from xsite.site.select import selector_of
 
 HIGHLIGHT_CSS = "assets/highlight.css"
 RECENT_NOTES = 5
@@ -133,7 +133,7 @@ def xsite_model(model: SiteModel, config: SiteConfig, report: BuildReport) -> No
                 report.warn(problem)
         else:
             report.warn(f"notes folder {folder} does not exist")
-    data = BlockData(model.runs, config)
+    data = BlockData(selector_of(model), config)
     run_names = _RunNames(model.runs)
     published: dict[str, DataFile] = {}
     taken: set[str] = set()
@@ -183,7 +183,7 @@ def _note_runs(
     if not file.runs:
         return (), None
     try:
-        picked = select_runs(model.runs, file.runs, where=f"{file.path}: runs")
+        picked = selector_of(model).select(file.runs, where=f"{file.path}: runs")
     except ConfigError as error:
         report.warn(str(error))
         return (), None

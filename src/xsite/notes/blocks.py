@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from html import escape
 from typing import Any, ClassVar
 
@@ -28,7 +27,7 @@ from xsite.config import Direction, SiteConfig
 from xsite.errors import XsiteError
 from xsite.site import urls
 from xsite.site.model import RunRow
-from xsite.site.select import query_row, select_runs
+from xsite.site.select import RunSelector
 from xsite.site.theme import format_datetime, format_duration, format_number
 
 KINDS = ("table", "chart", "compare")
@@ -46,15 +45,20 @@ class BlockError(XsiteError):
 
 @dataclass(frozen=True)
 class BlockData:
-    """What blocks are drawn from: the runs (newest first) and the settings of the site."""
+    """What blocks are drawn from: the runs (by their selector) and the site's settings."""
 
-    runs: tuple[RunRow, ...]
+    selector: RunSelector
     config: SiteConfig
 
-    @cached_property
+    @property
+    def runs(self) -> tuple[RunRow, ...]:
+        """Newest first."""
+        return self.selector.runs
+
+    @property
     def rows(self) -> dict[str, dict[str, Any]]:
         """Each run's :func:`~xsite.site.select.query_row`, by id."""
-        return {run.id: query_row(run) for run in self.runs}
+        return self.selector.rows
 
     def direction(self, run: RunRow, key: str) -> Direction:
         return self.config.project(run.project).direction_of(key)
@@ -123,7 +127,7 @@ class _Spec:
                 raise BlockError("runs is required: run ids, run names or a query")
             return data.runs
         try:
-            return select_runs(data.runs, picks, where="runs")
+            return data.selector.select(picks, where="runs")
         except XsiteError as error:
             raise BlockError(str(error)) from error
 
@@ -308,7 +312,8 @@ def _chart(spec: _Spec, data: BlockData, link: Callable[[str], str]) -> str:
     )
     label = escape(title or ", ".join(metrics))
     if not runs:
-        return f'<div class="xs-block">{heading}<p class="xs-empty">No run has {label}.</p></div>'
+        missing = escape(", ".join(metrics))
+        return f'<div class="xs-block">{heading}<p class="xs-empty">No run has {missing}.</p></div>'
     return (
         f'<section class="xs-charts xs-block xs-block-chart" aria-label="{label}" '
         f'data-spec="{escape(link("assets/metric-chart.vl.json"))}" '
