@@ -20,9 +20,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from xsite.config import load_config
+from xsite.config import CONFIG_FILE, SiteConfig, find_config, load_config
 from xsite.errors import XsiteError
-from xsite.site.build import build
+from xsite.serve import LOOPBACK, Events, serve
+from xsite.site.build import BuildReport, build
 from xsite.store import compact as compact_store
 from xsite.store import load_runs
 
@@ -158,6 +159,73 @@ def build_site(
             "[bold red]--strict:[/] skipped files, broken links or warnings (listed above)"
         )
         raise typer.Exit(1)
+
+
+@app.command("serve")
+def serve_site(
+    dir: StoreDir = None,
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to listen on. Anything but 127.0.0.1 lets other machines see "
+            "your runs: only with a reason."
+        ),
+    ] = LOOPBACK,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
+    out: Annotated[
+        str | None, typer.Option("--out", "-o", help="Output folder (default: as for build).")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Config file (default: ./xsite.toml, else pyproject.toml's tool.xsite)."),
+    ] = None,
+    theme: Annotated[str | None, typer.Option(help="Theme folder.")] = None,
+    notes: Annotated[str | None, typer.Option(help="Folder of Markdown notes.")] = None,
+    poll: Annotated[
+        bool,
+        typer.Option(help="Look for changes by polling (network drives, containers, WSL)."),
+    ] = False,
+) -> None:
+    """Build the site, serve it at http://localhost:8000/ and rebuild it as runs, notes,
+    config or theme change; open pages reload by themselves. Ctrl-C stops it."""
+
+    def load() -> SiteConfig:
+        return load_config(config, store=dir, out=out, theme=theme, notes=notes)
+
+    source = find_config(config)
+    with _user_errors():
+        if host != LOOPBACK:
+            err_console.print(f"[yellow]Listening on {host}:[/] other machines can see this site.")
+        serve(
+            load,
+            host=host,
+            port=port,
+            # Without a config file yet, watch for one to appear.
+            watch=(source,) if source else (Path(CONFIG_FILE), Path("pyproject.toml")),
+            poll=poll,
+            events=_TerminalEvents(),
+        )
+    console.print("Stopped.")
+
+
+class _TerminalEvents(Events):
+    def serving(self, url: str, watched: list[Path]) -> None:
+        console.print(f"Serving [bold]{url}[/] (Ctrl-C to stop)")
+        console.print("Watching " + ", ".join(escape(str(path)) for path in watched), style="dim")
+
+    def built(self, report: BuildReport) -> None:
+        console.print(
+            f"Built {report.runs} runs in {report.seconds:.1f} s: "
+            f"{len(report.changed)} files changed"
+        )
+        for warning in report.warnings:
+            err_console.print(f"[yellow]Warning[/] {escape(warning)}", highlight=False)
+
+    def failed(self, message: str) -> None:
+        err_console.print(
+            f"[bold red]Build failed[/] (still serving the last good site): {escape(message)}",
+            highlight=False,
+        )
 
 
 @app.command("compact")

@@ -118,7 +118,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> SiteConfig:
     """Read ``path`` (or ``./xsite.toml``, or ``[tool.xsite]`` of ``./pyproject.toml``), then
     apply ``overrides`` whose value is not None."""
     settings: dict[str, Any] = {}
-    source = _find_config(Path(path) if path else None)
+    source = find_config(path)
     if source is not None:
         settings = _parse(source)
     config = SiteConfig(**settings)
@@ -129,8 +129,11 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> SiteConfig:
     return replace(config, **chosen)
 
 
-def _find_config(path: Path | None) -> Path | None:
+def find_config(path: str | Path | None = None) -> Path | None:
+    """The config file ``load_config`` reads: ``path``, else ``./xsite.toml``, else
+    ``./pyproject.toml`` when it has a ``[tool.xsite]`` table; None when there is none."""
     if path is not None:
+        path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
         return path

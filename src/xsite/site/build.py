@@ -50,6 +50,8 @@ class BuildReport:
     seconds: float = 0.0
     skipped: list[SkippedFile] = field(default_factory=list)
     broken_links: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    """The site's paths this build wrote or removed (what a live preview reloads)."""
     warnings: list[str] = field(default_factory=list)
     """Problems in the input that the build worked around (a note with bad front matter,
     a reference to no run), each naming its file; ``xsite build --strict`` fails on them."""
@@ -171,6 +173,7 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
     stats = writer.stats
     report.files_written, report.files_unchanged = stats.written, stats.unchanged
     report.files_removed, report.bytes = stats.removed, stats.bytes
+    report.changed = stats.changed
     report.skipped = list(reader.skipped)
     report.seconds = time.perf_counter() - started
     return report

@@ -15,7 +15,7 @@ import os
 import posixpath
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,6 +32,8 @@ class WriteStats:
     unchanged: int = 0
     removed: int = 0
     bytes: int = 0
+    changed: list[str] = field(default_factory=list)
+    """The paths written or removed, in the order they were."""
 
 
 class SiteWriter:
@@ -129,6 +131,7 @@ class SiteWriter:
         replace_atomically(target, fill)
         self._there[path] = True
         self.stats.written += 1
+        self.stats.changed.append(path)
 
     def _claim(self, path: str) -> None:
         # Pages, plugins and artifacts all choose paths: a second file for one path would
@@ -146,6 +149,7 @@ class SiteWriter:
             if target.is_file():
                 target.unlink()
                 self.stats.removed += 1
+                self.stats.changed.append(path)
                 _remove_empty_parents(target.parent, self.out)
         manifest = orjson.dumps({"format": _MANIFEST_FORMAT, "files": self.current})
         replace_atomically(self.manifest, lambda out: out.write(manifest))
