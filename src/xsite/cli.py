@@ -113,6 +113,22 @@ def build_site(
         str | None,
         typer.Option(help="Folder of Markdown notes (default: ./notes when it exists)."),
     ] = None,
+    select: Annotated[
+        str | None,
+        typer.Option(
+            help="Publish only the runs this picks: a query (docs/query.md), a run id or a "
+            "name, e.g. \"tags contains 'paper'\"."
+        ),
+    ] = None,
+    redact: Annotated[
+        bool | None,
+        typer.Option(
+            "--redact/--no-redact",
+            help="Leave out user and host names, absolute paths, e-mail addresses and git "
+            "remotes (for double-blind review).",
+            show_default=False,
+        ),
+    ] = None,
     strict: Annotated[
         bool,
         typer.Option(
@@ -124,7 +140,15 @@ def build_site(
     """Render the run store into a static site (runs tables, run pages, charts, notes)."""
     with _user_errors():
         settings = load_config(
-            config, store=dir, out=out, theme=theme, title=title, base_url=base_url, notes=notes
+            config,
+            store=dir,
+            out=out,
+            theme=theme,
+            title=title,
+            base_url=base_url,
+            notes=notes,
+            select=select,
+            redact=redact,
         )
         with Progress(
             TextColumn("{task.description}"),

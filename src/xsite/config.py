@@ -9,6 +9,8 @@ theme = "my-theme"            # optional: a folder whose templates/ and static/ 
 chart_points = 1000           # points per series drawn in charts (extremes always kept)
 artifact_limit_mb = 50        # larger artifacts are listed but not copied into the site
 notes = "notes"               # Markdown notes (docs/notes.md); default: ./notes when it exists
+select = "tags contains 'paper'"   # publish only these runs (ids, names or a query)
+redact = true                 # no user, host, path, e-mail or git remote in the site
 
 [projects.digits]
 headline = "val/acc"          # the metric that ranks runs on the home page
@@ -103,6 +105,11 @@ class SiteConfig:
     """Named comparison pages."""
     notes: str | None = None
     """The folder of Markdown notes (``docs/notes.md``); default ``./notes`` when it exists."""
+    select: str | None = None
+    """Publish only the runs this picks: a query (docs/query.md), a run id or a run name."""
+    redact: bool = False
+    """Leave out user and host names, absolute paths, e-mail addresses and git remotes
+    (:mod:`xsite.site.redact`), e.g. for double-blind review."""
 
     def project(self, name: str) -> ProjectSettings:
         return self.projects.get(name, ProjectSettings())
@@ -170,6 +177,10 @@ def _parse(path: Path) -> dict[str, Any]:
             settings[key] = _parse_comparisons(where, value)
         elif key in {"store", "out", "theme", "notes"}:
             settings[key] = _path_setting(where, key, value, base=path.parent)
+        elif key == "redact":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: redact must be true or false, got {value!r}")
+            settings[key] = value
         elif key in _MINIMUM:
             if not isinstance(value, int) or isinstance(value, bool) or value < _MINIMUM[key]:
                 raise ConfigError(

@@ -36,6 +36,7 @@ from xsite.site import artifacts, urls
 from xsite.site.build import BuildReport
 from xsite.site.model import RunRow, SiteModel, slugify
 from xsite.site.pages import DataFile, Page, page_key
+from xsite.site.redact import Redactor
 from xsite.site.select import selector_of
 
 HIGHLIGHT_CSS = "assets/highlight.css"
@@ -142,9 +143,11 @@ def xsite_model(model: SiteModel, config: SiteConfig, report: BuildReport) -> No
         file.path.resolve(): urls.note(slug) for file, slug in zip(files, slugs, strict=True)
     }
     notes = []
+    redactor = Redactor.of_this_machine() if config.redact else None
     for file, slug in zip(files, slugs, strict=True):
         links = _Links(run_names, data, _NOTE_PAGE_ROOT, folder, file.path, note_urls, published)
-        rendered = render(file.body, links, first_line=file.body_line)
+        body = redactor.text(file.body) if redactor else file.body
+        rendered = render(body, links, first_line=file.body_line)
         for problem in rendered.problems:
             report.warn(f"{file.path}: {problem}")
         picked, comparison = _note_runs(model, config, file, slug, report)

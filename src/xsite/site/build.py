@@ -26,7 +26,9 @@ from xsite.site.gather import gather
 from xsite.site.links import find_broken_links
 from xsite.site.model import RunRow, SiteModel, build_model
 from xsite.site.pages import Page, make_pages, page_key
+from xsite.site.redact import Redactor
 from xsite.site.render import render
+from xsite.site.select import RunSelector
 from xsite.site.theme import Theme
 from xsite.site.write import SiteWriter, WrittenSite
 from xsite.store.reader import SkippedFile, StoreReader
@@ -90,10 +92,12 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
     plugins.hook.xsite_jinja_env(env=theme.env, config=config)
     reader = StoreReader(config.store)
     writer = SiteWriter(Path(config.out), config.cache_dir / "manifest.json")
-    cache = RunCache(config.cache_dir / f"runs-{config.chart_points}")
+    redactor = Redactor.of_this_machine() if config.redact else None
+    redacted = "-redacted" if redactor else ""
+    cache = RunCache(config.cache_dir / f"runs-{config.chart_points}{redacted}")
     artifact_limit = config.artifact_limit_mb * 1024 * 1024
     design = page_key(
-        __version__, theme.fingerprint(), config.title, config.base_url, artifact_limit
+        __version__, theme.fingerprint(), config.title, config.base_url, artifact_limit, redacted
     )
 
     def series_key(signature: str) -> str:
@@ -114,9 +118,13 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
         chart_points=config.chart_points,
         needs_fresh=site_lacks_files_of,  # read again, to write its files again
         progress=lambda advance, total: report_progress("Reading runs", advance, total),
+        redactor=redactor,
     )
-    report = BuildReport(out=writer.out, runs=len(gathered.rows), runs_read=len(gathered.fresh))
-    model = build_model(gathered.rows, config.project)
+    rows = gathered.rows
+    if config.select:
+        rows = list(RunSelector(tuple(rows)).select((config.select,), where="select"))
+    report = BuildReport(out=writer.out, runs=len(rows), runs_read=len(gathered.fresh))
+    model = build_model(rows, config.project)
     plugins.hook.xsite_model(model=model, config=config, report=report)
     pages = make_pages(model, config, design, gathered.signature, gathered.record)
     data_files = site_data_files(model, config)
@@ -160,7 +168,8 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
         else:
             writer.keep(urls.run_metrics(run.id))
             writer.keep(urls.run_data(run.id))
-        _copy_artifacts(reader, writer, run, copy=fresh is not None, limit=artifact_limit)
+        own = fresh.redactor if fresh is not None else redactor
+        _copy_artifacts(reader, writer, run, fresh is not None, artifact_limit, own)
     report.pages_rendered = len(rendered)
     # A page kept from the last build was checked then, and shows only its own run's files.
     report.broken_links = find_broken_links(writer, rendered)
@@ -199,7 +208,12 @@ def _made(folder: Path) -> Path:
 
 
 def _copy_artifacts(
-    reader: StoreReader, writer: SiteWriter, run: RunRow, copy: bool, limit: int
+    reader: StoreReader,
+    writer: SiteWriter,
+    run: RunRow,
+    copy: bool,
+    limit: int,
+    redactor: Redactor | None,
 ) -> None:
     for artifact in run.artifacts:
         if artifact.size > limit:
@@ -210,6 +224,10 @@ def _copy_artifacts(
             continue
         try:
             with reader.open_artifact(run.id, artifact.name) as stream:
-                writer.copy(path, stream, artifact.sha256, artifact.size)
+                if redactor is not None and (artifact.kind == "text" or artifact.scriptable):
+                    text = stream.read().decode("utf-8", errors="replace")
+                    writer.write(path, redactor.text(text).encode())
+                else:
+                    writer.copy(path, stream, artifact.sha256, artifact.size)
         except OSError as exc:
             reader.report_unreadable_artifact(run.id, artifact.name, exc)

@@ -29,6 +29,7 @@ from xsite.site.artifacts import suffix as artifact_suffix
 from xsite.site.cache import CacheEntry, RunCache, signature_digest
 from xsite.site.data import metrics_file, row_of, run_details
 from xsite.site.model import Artifact, RunRecord, RunRow
+from xsite.site.redact import Redactor
 from xsite.site.series import json_number, keep_indices, summarize
 from xsite.store.reader import RunFiles, StoreReader
 from xsite.store.schema import safe_artifact_name
@@ -42,6 +43,8 @@ class RunData:
     record: RunRecord
     metrics_json: bytes
     run_json: bytes
+    redactor: Redactor | None = None
+    """What redacts its text artifacts, when the build redacts (knows the run's identities)."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +74,12 @@ def gather(
     chart_points: int,
     needs_fresh: Callable[[CacheEntry], bool] = lambda entry: False,
     progress: Callable[[int, int | None], None] = lambda advance, total: None,
+    redactor: Redactor | None = None,
 ) -> Gathered:
     """Read every new or changed run; take the others from the cache.
 
     ``needs_fresh(entry)`` forces a read of a cached run (e.g. when the site lacks its files).
+    A ``redactor`` cleans each run as it is read (the cache must then hold redacted runs).
     """
     stamps = reader.run_stamps()
     progress(0, len(stamps))
@@ -92,7 +97,7 @@ def gather(
 
     def read(run_id: str) -> RunData | None:
         files = reader.list_run(run_id)
-        data = read_run(reader, files, chart_points)
+        data = read_run(reader, files, chart_points, redactor)
         if data is not None:
             record = pickle.dumps(data.record, protocol=5)
             row = row_of(data.record)
@@ -121,7 +126,9 @@ def gather(
     return Gathered(rows=rows, fresh=fresh, entries=entries)
 
 
-def read_run(reader: StoreReader, files: RunFiles, chart_points: int) -> RunData | None:
+def read_run(
+    reader: StoreReader, files: RunFiles, chart_points: int, redactor: Redactor | None = None
+) -> RunData | None:
     snapshot = reader.snapshot(files)
     if snapshot is None:
         return None  # nothing readable (the reader has reported why)
@@ -165,10 +172,14 @@ def read_run(reader: StoreReader, files: RunFiles, chart_points: int) -> RunData
         previews=previews,
         inline_images=inline_images,
     )
+    if redactor is not None:
+        redactor = redactor.for_run(record)
+        record = redactor.record(record)
     return RunData(
         record=record,
         metrics_json=metrics_file(run_id, snapshot["started_at"], series),
         run_json=run_details(record),
+        redactor=redactor,
     )
 
 
