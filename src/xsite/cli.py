@@ -22,6 +22,8 @@ from rich.table import Table
 
 from xsite.config import CONFIG_FILE, SiteConfig, find_config, load_config
 from xsite.errors import XsiteError
+from xsite.publish.github import deploy
+from xsite.publish.report import markdown_report
 from xsite.serve import LOOPBACK, Events, serve
 from xsite.site.build import BuildReport, build
 from xsite.store import compact as compact_store
@@ -250,6 +252,94 @@ class _TerminalEvents(Events):
             f"[bold red]Build failed[/] (still serving the last good site): {escape(message)}",
             highlight=False,
         )
+
+
+@app.command("check")
+def check(
+    query: Annotated[
+        str, typer.Argument(help="A query (docs/query.md), e.g. 'metrics.val/acc >= 0.9'.")
+    ],
+    dir: StoreDir = None,
+    project: Annotated[str | None, typer.Option(help="Only runs of this project.")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Config file whose store to check (default: ./xsite.toml, if any)."),
+    ] = None,
+) -> None:
+    """Exit 0 when some run matches the query, 1 when none does: a gate for CI.
+    A query with a mistake, or no store, exits 2."""
+    try:
+        store = load_config(config, store=dir).store
+        runs = load_runs(store, project=project, query=query)
+    except XsiteError as error:  # a mistake in the query, or no store: nothing was checked
+        err_console.print(f"[bold red]Error:[/] {escape(str(error))}")
+        raise typer.Exit(2) from error
+    if runs.empty:
+        err_console.print(f"No run matches {escape(query)}", highlight=False)
+        raise typer.Exit(1)
+    names = ", ".join(runs["name"].iloc[::-1].head(5))
+    more = f" and {len(runs) - 5} more" if len(runs) > 5 else ""
+    console.print(f"{len(runs)} run(s) match: {escape(names)}{more}", highlight=False)
+
+
+@app.command("report")
+def report(
+    dir: StoreDir = None,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            help="The baseline: a git ref (its runs, against those of HEAD) or a run id, "
+            "run name or query (its runs, against the others)."
+        ),
+    ] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Markdown, for a pull request comment.")
+    ] = True,
+    site_url: Annotated[
+        str | None, typer.Option(help="The published site, for links (default: base_url).")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Best runs listed per project.")] = 5,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Config file (default: ./xsite.toml, else pyproject.toml's tool.xsite)."),
+    ] = None,
+) -> None:
+    """Print a Markdown summary of the runs: the best per project and, with --against, what
+    changed against a baseline (as DVC/CML users post on pull requests)."""
+    with _user_errors():
+        settings = load_config(config, store=dir)
+        print(markdown_report(settings, against=against, site_url=site_url, top=top))
+
+
+@app.command("deploy")
+def deploy_site(
+    dir: StoreDir = None,
+    remote: Annotated[str, typer.Option(help="The git remote to push to.")] = "origin",
+    branch: Annotated[str, typer.Option(help="The branch GitHub Pages serves.")] = "gh-pages",
+    message: Annotated[str | None, typer.Option(help="The commit message.")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Config file (default: ./xsite.toml, else pyproject.toml's tool.xsite)."),
+    ] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", "-o", help="Output folder (default: as for build).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Deploy nothing when the build has warnings.")
+    ] = False,
+) -> None:
+    """Build the site and push it to the gh-pages branch of this git repository (as
+    `mkdocs gh-deploy`). Your working tree and current branch are not touched."""
+    with _user_errors():
+        settings = load_config(config, store=dir, out=out)
+        result = build(settings)
+        for warning in result.warnings:
+            err_console.print(f"[yellow]Warning[/] {escape(warning)}", highlight=False)
+        if strict and (result.warnings or result.skipped or result.broken_links):
+            err_console.print("[bold red]--strict:[/] not deployed (warnings above)")
+            raise typer.Exit(1)
+        commit = deploy(Path(settings.out), remote=remote, branch=branch, message=message)
+    console.print(f"Pushed {result.runs} runs to {branch} on {remote} ({commit[:10]}).")
 
 
 @app.command("compact")
