@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import xsite
 from tests.browser.conftest import WatchedPage
 from tests.serve.preview import Preview, log_runs
 
@@ -59,4 +60,28 @@ def test_a_failed_build_shows_its_error_until_fixed(preview, watched: WatchedPag
     (folder / "xsite.toml").write_text('title = "Fixed title"\n')
     page.get_by_role("link", name="Fixed title").wait_for(timeout=10_000)
     assert page.locator("#xsite-serve-error").count() == 0
+    assert watched.problems == []
+
+
+def test_the_page_of_a_running_run_grows_as_it_logs(preview, watched: WatchedPage) -> None:
+    server, folder, _ = preview
+    run = xsite.init(project="mnist", name="training", capture=False, dir=folder / "store")
+    for step in range(5):
+        run.log({"val/acc": step / 10}, step=step)
+    run.flush()
+    server.wait_for(r"^Built 3 runs")
+    page = watched.page
+    page.goto(f"{server.url}runs/{run.id}/")
+    points = page.locator("table.xs-summary tbody tr td").last
+    assert points.inner_text() == "5"
+    for step in range(5, 12):
+        run.log({"val/acc": step / 10}, step=step)
+    run.flush()
+    page.wait_for_function(
+        "() => document.querySelector('table.xs-summary tbody tr td:last-child')"
+        ".textContent === '12'",
+        timeout=10_000,
+    )
+    page.locator("figure.xs-chart[data-rendered=true]").first.wait_for(timeout=10_000)
+    run.finish()
     assert watched.problems == []
