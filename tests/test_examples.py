@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 import xsite
 
@@ -45,3 +47,36 @@ def test_quickstart_sweep_builds_the_demo_site(tmp_path: Path) -> None:
     notes = json.loads((tmp_path / "site/notes/notes.json").read_text())["notes"]
     assert [note["status"] for note in notes] == ["decided", "abandoned", "decided"]
     assert all(note["runs"] and note["comparison"] for note in notes)
+
+
+def test_the_mkdocs_example_builds_with_the_quickstart_runs(tmp_path: Path) -> None:
+    store = tmp_path / "demo-runs"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples/quickstart.py"),
+            "--dir",
+            str(store),
+            "--epochs",
+            "3",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    project = tmp_path / "mkdocs-project"
+    shutil.copytree(ROOT / "examples/mkdocs-project", project)
+    config = yaml.safe_load((project / "mkdocs.yml").read_text())
+    config["site_dir"] = str(tmp_path / "demo-docs")
+    xsite_settings = config["plugins"][1]["xsite"]
+    xsite_settings.update(store=str(store), config=str(ROOT / "examples/xsite.toml"))
+    (project / "mkdocs.yml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(project / "mkdocs.yml")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    docs = tmp_path / "demo-docs"
+    assert (docs / "experiments/notes/index.html").is_file()  # the example notes too
+    results = (docs / "guide/results/index.html").read_text()
+    assert results.count('class="xsite-embed"') == 2 and "softmax-lr1.0-wd0.0" in results

@@ -816,10 +816,16 @@
       const mq = window.matchMedia("(prefers-color-scheme: dark)");
       if (mq.addEventListener) mq.addEventListener("change", onTheme);
     }
+    // Themes switch schemes by an attribute of <html> or <body> (Material for MkDocs:
+    // data-md-color-scheme on <body>).
+    const attributeFilter = ["class", "data-theme", "style", "data-md-color-scheme"];
     new MutationObserver(onTheme).observe(document.documentElement, {
       attributes: true,
-      attributeFilter: ["class", "data-theme", "style"],
+      attributeFilter,
     });
+    if (document.body) {
+      new MutationObserver(onTheme).observe(document.body, { attributes: true, attributeFilter });
+    }
   }
 
   function start() {

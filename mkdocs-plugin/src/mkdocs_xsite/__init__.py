@@ -1,0 +1,1 @@
+"""MkDocs plugin for xsite: see plugin.py."""
