@@ -344,12 +344,14 @@ def deploy_site(
 
 @app.command("compact")
 def compact(dir: StoreDir = None) -> None:
-    """Merge each run's small part files into one per kind. Safe while training writes."""
+    """Merge each run's small part files into one per kind and write the store index (fast
+    load_runs on large stores). Safe while training writes."""
     with _user_errors():
         report = compact_store(dir)
     console.print(
         f"Compacted {report.runs} runs: {report.parts_before} part files → "
-        f"{report.parts_after}; removed {report.tmp_files_removed} stale temporary files."
+        f"{report.parts_after}; removed {report.tmp_files_removed} stale temporary files; "
+        f"{report.runs_indexed} ended runs in the store index."
     )
 
 

@@ -12,10 +12,13 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from time import time_ns
 
 from xsite.store import schema
+from xsite.store.index import write_index
 from xsite.store.reader import PartVanished, StoreReader
 from xsite.store.schema import RUNS_DIR, PartName
+from xsite.store.summary import RunSummary, summarize, summary_filename
 
 TMP_MAX_AGE = timedelta(hours=1)
 
@@ -26,6 +29,8 @@ class CompactReport:
     parts_before: int = 0
     parts_after: int = 0
     tmp_files_removed: int = 0
+    runs_indexed: int = 0
+    """Ended runs in the store index written at the end (local stores only)."""
 
 
 def compact(dir: str | os.PathLike[str] | None = None) -> CompactReport:
@@ -37,6 +42,7 @@ def compact(dir: str | os.PathLike[str] | None = None) -> CompactReport:
     store = reader.store
     report = CompactReport()
     compactor = "c" + secrets.token_hex(5)
+    indexed: dict[str, tuple[int, RunSummary]] = {}
     for run_id in reader.run_ids():
         report.runs += 1
         listing = reader.list_run(run_id)
@@ -63,7 +69,35 @@ def compact(dir: str | os.PathLike[str] | None = None) -> CompactReport:
                 store.delete(path)
             report.parts_after += 1
         report.tmp_files_removed += _sweep_tmp_files(reader, run_id)
+        _summarize(reader, run_id, compactor)
+        # The folder's time first: a file added after it makes the index row unused.
+        stamp = store.folder_stamp(store.path(RUNS_DIR, run_id))
+        summary = reader.summary(reader.list_run(run_id))
+        if stamp is not None and summary is not None:
+            indexed[run_id] = (stamp, summary)
+    if store.is_local:
+        write_index(reader, indexed)
+        report.runs_indexed = len(indexed)
     return report
+
+
+def _summarize(reader: StoreReader, run_id: str, compactor: str) -> None:
+    """A summary of the compacted parts, for an ended run whose summary no longer covers
+    its parts; older summaries go (they name parts that are gone)."""
+    listing = reader.list_run(run_id)
+    if reader.summary(listing) is not None:
+        return
+    try:
+        summary = summarize(reader, listing)
+    except PartVanished:
+        return  # another compaction is at work on this run
+    if summary is None:
+        return
+    store = reader.store
+    name = summary_filename(time_ns(), compactor, 1)
+    store.write_bytes(store.path(RUNS_DIR, run_id, name), summary.to_json())
+    for path in listing.summaries:
+        store.delete(path)
 
 
 def _sweep_tmp_files(reader: StoreReader, run_id: str) -> int:

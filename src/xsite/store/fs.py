@@ -112,6 +112,10 @@ class StoreFS:
             if info.type == pafs.FileType.Directory
         }
 
+    def folder_stamp(self, path: str) -> int | None:
+        """A folder's modification time in ns (None on object stores, which keep none)."""
+        return self.fs.get_file_info(path).mtime_ns if self.is_local else None
+
     def exists(self, path: str) -> bool:
         return self.fs.get_file_info(path).type != pafs.FileType.NotFound
 

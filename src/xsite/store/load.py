@@ -5,18 +5,22 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from xsite.query import filter_runs, parse
+from xsite.store.index import IndexedRun, read_index
 from xsite.store.reader import DEFAULT_HEARTBEAT_TIMEOUT, StoreReader
+from xsite.store.schema import SCHEMAS
 from xsite.store.values import decode_param
 
 if TYPE_CHECKING:
     import pandas as pd
 
+_PARAM_COLUMNS = pa.schema([SCHEMAS["params"].field(c) for c in ("run_id", "key", "value")])
+_METRIC_COLUMNS = pa.schema([SCHEMAS["metrics"].field(c) for c in ("run_id", "key", "value")])
 RUN_COLUMNS = [
     "run_id",
     "project",
@@ -47,27 +51,26 @@ def load_runs(
     then ``params.<key>`` (the latest value of each param) and ``metrics.<key>`` (the last
     logged value of each metric). A run whose writer stopped sending heartbeats for
     ``heartbeat_timeout`` seconds without finishing shows as ``crashed``.
+
+    An ended run is read from the store index (``xsite compact``) or its summary while
+    those cover its files, else from its parts (docs/store-format.md, "Summaries"); a repeat
+    call in one process reuses the ended runs whose folders did not change.
     """
     import pandas as pd  # slow to import, and `xsite build` never needs it
 
     parsed = parse(query) if query is not None else None  # a syntax error before any read
     reader = StoreReader(dir, heartbeat_timeout=heartbeat_timeout)
-    snapshots = reader.snapshots()
+    entries = _entries(reader)
     if project is not None:
-        snapshots = snapshots.filter(pc.equal(snapshots["project"], project))
-    run_ids = snapshots["run_id"].to_pylist()
-    rows = _run_rows(snapshots)
-    frame = pd.DataFrame(rows, columns=RUN_COLUMNS)
-    columns = ["run_id", "key", "value"]
-    params = _latest_params(reader.read("params", run_ids, columns=columns))
-    metrics = last_metric_values(reader.read("metrics", run_ids, columns=columns))
+        entries = [entry for entry in entries if entry.row["project"] == project]
+    frame = pd.DataFrame([entry.row for entry in entries], columns=RUN_COLUMNS)
     # Params keep their Python types (an int stays an int, a missing param is None), so
     # their columns are object columns; metric columns are float64 with NaN for missing.
-    param_keys = sorted({key for values in params.values() for key in values})
-    metric_keys = sorted({key for values in metrics.values() for key in values})
+    param_keys = sorted({key for entry in entries for key in entry.params})
+    metric_keys = sorted({key for entry in entries for key in entry.last})
     extra = [
         pd.Series(
-            [params.get(run_id, {}).get(key) for run_id in run_ids],
+            [entry.params.get(key) for entry in entries],
             name=f"params.{key}",
             dtype=object,
             index=frame.index,
@@ -75,7 +78,7 @@ def load_runs(
         for key in param_keys
     ] + [
         pd.Series(
-            [metrics.get(run_id, {}).get(key, math.nan) for run_id in run_ids],
+            [entry.last.get(key, math.nan) for entry in entries],
             name=f"metrics.{key}",
             dtype="float64",
             index=frame.index,
@@ -86,6 +89,71 @@ def load_runs(
         frame = pd.concat([frame, *extra], axis=1)
     frame = frame.sort_values(["started_at", "run_id"], kind="stable", ignore_index=True)
     return frame if parsed is None else filter_runs(frame, parsed)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    row: dict[str, Any]
+    params: dict[str, Any]
+    last: dict[str, float]
+
+
+_ENDED: dict[str, dict[str, tuple[int, _Entry]]] = {}
+"""Ended runs read by earlier calls in this process, by store: run id → (folder time, entry)."""
+
+
+def _entries(reader: StoreReader) -> list[_Entry]:
+    """Every run's entry. An ended run whose folder is as it was comes from this process's
+    earlier calls, else from the store index (``xsite compact``), else from its files."""
+    location = reader.store.location
+    earlier = _ENDED.get(location, {})
+    index: dict[str, IndexedRun] | None = None
+    kept: dict[str, tuple[int, _Entry]] = {}
+    entries = []
+    for run_id, stamp in reader.run_stamps().items():
+        entry = None
+        if stamp is not None:
+            if (known := earlier.get(run_id)) is not None and known[0] == stamp:
+                entry = known[1]
+            else:
+                index = read_index(reader) if index is None else index
+                if (row := index.get(run_id)) is not None and row.stamp == stamp:
+                    entry = _entry(run_id, row.record, row.params, row.last)
+        entry = entry or _run_entry(reader, run_id)
+        if entry is None:
+            continue
+        entries.append(entry)
+        if stamp is not None and entry.row["ended_at"] is not None:
+            kept[run_id] = (stamp, entry)
+    _ENDED[location] = kept
+    return entries
+
+
+def _entry(
+    run_id: str, record: dict[str, Any], params: dict[str, Any], last: dict[str, float]
+) -> _Entry:
+    """The entry of an ended run from its summary or its index row."""
+    return _Entry(
+        _row({"run_id": run_id, **record, "last_seen": record["updated_at"]}), params, last
+    )
+
+
+def _run_entry(reader: StoreReader, run_id: str) -> _Entry | None:
+    """A run's row, params and last metric values: from its summary while that covers its
+    parts (one small file), else from the parts."""
+    files = reader.list_run(run_id)
+    summary = reader.summary(files)
+    if summary is not None:
+        last = {key: metric.last for key, metric in summary.metrics.items()}
+        return _entry(run_id, summary.record, summary.params, last)
+    record = reader.snapshot(files)
+    if record is None:
+        return None
+    params = {}
+    for row in reader.read_run(files, "params", _PARAM_COLUMNS).to_pylist():
+        params[row["key"]] = decode_param(row["value"])
+    metrics = last_metric_values(reader.read_run(files, "metrics", _METRIC_COLUMNS))
+    return _Entry(_row(record), params, metrics.get(run_id, {}))
 
 
 def load_metrics(
@@ -119,21 +187,9 @@ def last_metric_values(metrics: pa.Table) -> dict[str, dict[str, float]]:
     return result
 
 
-def _latest_params(params: pa.Table) -> dict[str, dict[str, Any]]:
-    result: dict[str, dict[str, Any]] = {}
-    for row in params.to_pylist():
-        result.setdefault(row["run_id"], {})[row["key"]] = decode_param(row["value"])
-    return result
-
-
-def _run_rows(snapshots: pa.Table) -> list[dict[str, Any]]:
-    rows = []
-    for record in snapshots.to_pylist():
-        end = record["ended_at"] or record["last_seen"]
-        rows.append(
-            {
-                **{column: record.get(column) for column in RUN_COLUMNS},
-                "duration_s": (end - record["started_at"]).total_seconds(),
-            }
-        )
-    return rows
+def _row(record: dict[str, Any]) -> dict[str, Any]:
+    end = record["ended_at"] or record["last_seen"]
+    return {
+        **{column: record.get(column) for column in RUN_COLUMNS},
+        "duration_s": (end - record["started_at"]).total_seconds(),
+    }

@@ -21,6 +21,7 @@ from xsite.store import schema
 from xsite.store.fs import StoreFS
 from xsite.store.marker import check_marker
 from xsite.store.schema import RUNS_DIR, SCHEMAS, PartKind, PartName
+from xsite.store.summary import SUMMARY_NAME, RunSummary
 
 DEFAULT_HEARTBEAT_TIMEOUT: Final = 60.0
 _VANISHED_RETRIES: Final = 50
@@ -50,8 +51,13 @@ class RunFiles:
     run_id: str
     parts: dict[PartKind, list[tuple[PartName, str]]] = field(default_factory=dict)
     heartbeats: list[str] = field(default_factory=list)
+    summaries: list[str] = field(default_factory=list)
+    """Paths of its summaries (:mod:`xsite.store.summary`), oldest first."""
     signature: tuple[tuple[str, int, int], ...] = ()
     """(name, size, mtime) of every file: equal signatures mean equal contents."""
+
+    def part_names(self) -> frozenset[str]:
+        return frozenset(name.filename for parts in self.parts.values() for name, _ in parts)
 
 
 class PartVanished(Exception):
@@ -126,11 +132,31 @@ class StoreReader:
                 files.parts.setdefault(part.kind, []).append((part, info.path))
             elif schema.is_heartbeat(name):
                 files.heartbeats.append(info.path)
+            elif SUMMARY_NAME.fullmatch(name):
+                files.summaries.append(info.path)
             else:
                 self.report_skipped(info.path, "not an xsite store file (unknown name)")
         for parts in files.parts.values():
             parts.sort()
+        files.summaries.sort()
         return files
+
+    def summary(self, files: RunFiles) -> RunSummary | None:
+        """The run's newest summary if it covers exactly the listed parts; else None (the
+        parts must be read)."""
+        if not files.summaries:
+            return None
+        path = files.summaries[-1]
+        try:
+            summary = RunSummary.from_json(self.store.read_bytes(path))
+        except FileNotFoundError:
+            return None  # compaction replaced it
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.report_skipped(path, f"unreadable run summary ({type(exc).__name__}: {exc})")
+            return None
+        if summary.run_id != files.run_id or summary.covers != files.part_names():
+            return None
+        return summary
 
     # -- reading tables -------------------------------------------------------------------
 

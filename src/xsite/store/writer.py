@@ -29,12 +29,14 @@ from typing import Any, Final, Literal
 import numpy as np
 import pyarrow as pa
 
-from xsite.errors import RunFinishedError
+from xsite.errors import RunFinishedError, StoreError
 from xsite.store import schema
 from xsite.store.capture import capture as capture_environment
 from xsite.store.fs import StoreFS
 from xsite.store.marker import ensure_store
+from xsite.store.reader import StoreReader
 from xsite.store.schema import RUNS_DIR, PartKind, PartName, safe_artifact_name
+from xsite.store.summary import summarize, summary_filename
 from xsite.store.values import (
     coerce_metric,
     coerce_step,
@@ -232,6 +234,7 @@ class Run:
                 self.flush()
             finally:
                 self._write_snapshot(ended_at=datetime.now(UTC))
+            self._write_summary()
 
     def __enter__(self) -> Run:
         return self
@@ -296,6 +299,20 @@ class Run:
             "system": json.dumps(self._system, sort_keys=True) if self._system else None,
         }
         self._write_part("run", pa.Table.from_pylist([row], schema=schema.RUN_SCHEMA))
+
+    def _write_summary(self) -> None:
+        """The run's summary (:mod:`xsite.store.summary`), made by reading the run back, so
+        it also covers other writers' and earlier sessions' parts. Readers that find none
+        read the parts: a failure here loses nothing."""
+        try:
+            reader = StoreReader(self._store.location)
+            summary = summarize(reader, reader.list_run(self.id))
+            if summary is not None:
+                self._seq += 1
+                name = summary_filename(time_ns(), self._writer, self._seq)
+                self._store.write_bytes(self._run_path(name), summary.to_json())
+        except (OSError, pa.ArrowException, StoreError, ValueError):
+            return
 
     def _write_artifact_rows(self, rows: list[tuple[str, int, str]]) -> None:
         logged_at = datetime.now(UTC)

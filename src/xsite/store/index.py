@@ -1,0 +1,122 @@
+"""The store index: every ended run's summary in one Parquet file, written by
+``xsite compact``, so a reader of a large store opens one file instead of one per run.
+
+``index/runs-<time>.parquet`` holds one row per ended run: the run's summary
+(:mod:`xsite.store.summary`) in columns, and ``stamp``, the modification time of the run's
+folder when the row was made. A folder's time changes whenever a file is added, renamed or
+removed in it, so a reader uses a row only while the folder's time is still ``stamp``,
+and reads every other run (new, resumed, still running) from its own files. Object stores
+keep no folder times: there the index is not used.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from time import time_ns
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from xsite.store.reader import StoreReader
+from xsite.store.schema import TIMESTAMP
+from xsite.store.summary import RECORD_FIELDS, RunSummary, encode_metrics
+from xsite.store.values import decode_param, encode_param
+
+INDEX_DIR: Final = "index"
+INDEX_SCHEMA: Final = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("stamp", pa.int64(), nullable=False),
+        pa.field("project", pa.string()),
+        pa.field("name", pa.string()),
+        pa.field("status", pa.string()),
+        pa.field("started_at", TIMESTAMP),
+        pa.field("ended_at", TIMESTAMP),
+        pa.field("updated_at", TIMESTAMP),
+        pa.field("tags", pa.list_(pa.string())),
+        pa.field("notes", pa.string()),
+        pa.field("system", pa.string()),
+        pa.field("params", pa.string()),  # JSON object: key → value (NaN, Infinity as tokens)
+        pa.field("last", pa.string()),  # JSON object: metric key → last value
+        pa.field("metrics", pa.string()),  # JSON: key → [last, min, max, last step, count]
+    ]
+)
+
+
+@dataclass(frozen=True)
+class IndexedRun:
+    """A run as the index holds it: what ``load_runs`` needs, without the metric ranges."""
+
+    stamp: int
+    record: dict[str, Any]
+    params: dict[str, Any]
+    last: dict[str, float]
+
+
+_KEEP: Final = 2
+"""Index files kept: the newest, and one a reader may still be opening."""
+
+
+def write_index(reader: StoreReader, summaries: dict[str, tuple[int, RunSummary]]) -> str:
+    """Write ``summaries`` (run id → (folder stamp, summary)) as the store's index; remove
+    older indexes but one. Returns the new file's path."""
+    store = reader.store
+    rows = []
+    for run_id, (stamp, summary) in sorted(summaries.items()):
+        rows.append(
+            {
+                "run_id": run_id,
+                "stamp": stamp,
+                **summary.record,
+                "params": encode_param(summary.params),
+                "last": encode_param({k: m.last for k, m in summary.metrics.items()}),
+                "metrics": json.dumps(encode_metrics(summary.metrics), allow_nan=False),
+            }
+        )
+    folder = store.path(INDEX_DIR)
+    store.make_dirs(folder)
+    path = store.path(INDEX_DIR, f"runs-{time_ns():020d}.parquet")
+    store.write_table(path, pa.Table.from_pylist(rows, schema=INDEX_SCHEMA))
+    for old in _index_files(reader)[:-_KEEP]:
+        store.delete(old)
+    return path
+
+
+def read_index(reader: StoreReader) -> dict[str, IndexedRun]:
+    """The newest index, by run id; empty when there is none or it cannot be read."""
+    files = _index_files(reader)
+    if not files:
+        return {}
+    columns = [name for name in INDEX_SCHEMA.names if name != "metrics"]
+    try:
+        with reader.store.fs.open_input_file(files[-1]) as source:
+            table = pq.read_table(source, schema=INDEX_SCHEMA, columns=columns)
+    except FileNotFoundError:
+        return {}  # replaced by a newer one meanwhile: the runs' own files serve
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reader.report_skipped(files[-1], f"unreadable store index ({type(exc).__name__}: {exc})")
+        return {}
+    data = table.to_pydict()
+    found = {}
+    for i, run_id in enumerate(data["run_id"]):
+        found[run_id] = IndexedRun(
+            stamp=data["stamp"][i],
+            record={key: data[key][i] for key in RECORD_FIELDS},
+            params=decode_param(data["params"][i]),
+            last=decode_param(data["last"][i]),
+        )
+    return found
+
+
+def _index_files(reader: StoreReader) -> list[str]:
+    store = reader.store
+    if not store.is_local:
+        return []
+    infos = store.list_files(store.path(INDEX_DIR), recursive=False)
+    return sorted(
+        info.path
+        for info in infos
+        if info.base_name.startswith("runs-") and info.base_name.endswith(".parquet")
+    )
