@@ -99,13 +99,15 @@ def read_index(reader: StoreReader) -> dict[str, IndexedRun]:
         reader.report_skipped(files[-1], f"unreadable store index ({type(exc).__name__}: {exc})")
         return {}
     data = table.to_pydict()
+    # One parse per column rather than per row: 10,000 small parses cost more than one.
+    params, last = (decode_param("[" + ",".join(data[key]) + "]") for key in ("params", "last"))
     found = {}
     for i, run_id in enumerate(data["run_id"]):
         found[run_id] = IndexedRun(
             stamp=data["stamp"][i],
             record={key: data[key][i] for key in RECORD_FIELDS},
-            params=decode_param(data["params"][i]),
-            last=decode_param(data["last"][i]),
+            params=params[i],
+            last=last[i],
         )
     return found
 
