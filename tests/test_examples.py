@@ -18,20 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 
-def test_quickstart_sweep_builds_the_demo_site(tmp_path: Path) -> None:
+def quickstart_runs(tmp_path: Path) -> Path:
+    """The quickstart sweep's store, trained for 3 epochs (as the README runs it, shorter)."""
     store = tmp_path / "demo-runs"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples/quickstart.py"),
-            "--dir",
-            str(store),
-            "--epochs",
-            "3",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    command = [sys.executable, str(ROOT / "examples/quickstart.py"), "--dir", str(store)]
+    subprocess.run([*command, "--epochs", "3"], check=True, capture_output=True)
+    return store
+
+
+def test_quickstart_sweep_builds_the_demo_site(tmp_path: Path) -> None:
+    store = quickstart_runs(tmp_path)
     runs = xsite.load_runs(store)
     assert len(runs) == 12 and set(runs["status"]) == {"finished"}
     assert runs["metrics.val/acc"].between(0, 1).all()
@@ -50,19 +46,7 @@ def test_quickstart_sweep_builds_the_demo_site(tmp_path: Path) -> None:
 
 
 def test_the_mkdocs_example_builds_with_the_quickstart_runs(tmp_path: Path) -> None:
-    store = tmp_path / "demo-runs"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples/quickstart.py"),
-            "--dir",
-            str(store),
-            "--epochs",
-            "3",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    store = quickstart_runs(tmp_path)
     project = tmp_path / "mkdocs-project"
     shutil.copytree(ROOT / "examples/mkdocs-project", project)
     config = yaml.safe_load((project / "mkdocs.yml").read_text())

@@ -9,19 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser.conftest import WatchedPage, serve
-from tests.mkdocs.test_plugin import configure, make_project, make_runs, mkdocs
+from tests.mkdocs.test_plugin import MATERIAL, configure, make_project, make_runs, mkdocs
 
 TIMEOUT_MS = 15_000
 AXIS_FILL = """() => document
   .querySelector('.xsite-embed figure.xs-chart svg g.role-axis-title text')?.getAttribute('fill')"""
-MATERIAL = {
-    "name": "material",
-    "font": False,
-    "palette": [
-        {"scheme": "default", "toggle": {"icon": "material/brightness-7", "name": "Dark mode"}},
-        {"scheme": "slate", "toggle": {"icon": "material/brightness-4", "name": "Light mode"}},
-    ],
-}
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,14 @@ from bs4 import BeautifulSoup
 
 import xsite
 
+MATERIAL = {
+    "name": "material",
+    "font": False,  # no Google Fonts: offline
+    "palette": [
+        {"scheme": "default", "toggle": {"icon": "material/brightness-7", "name": "Dark mode"}},
+        {"scheme": "slate", "toggle": {"icon": "material/brightness-4", "name": "Light mode"}},
+    ],
+}
 PAGE = """\
 # Results
 
@@ -136,14 +144,7 @@ def test_material_with_its_palette_toggle_builds(tmp_path: Path) -> None:
     project = make_project(tmp_path)
     configure(
         project,
-        theme={
-            "name": "material",
-            "font": False,
-            "palette": [
-                {"scheme": "default", "toggle": {"icon": "material/brightness-7", "name": "Dark"}},
-                {"scheme": "slate", "toggle": {"icon": "material/brightness-4", "name": "Light"}},
-            ],
-        },
+        theme=MATERIAL,
     )
     result = mkdocs(project, "build", "--strict")
     assert result.returncode == 0, result.stderr

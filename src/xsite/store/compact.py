@@ -95,7 +95,7 @@ def _summarize(reader: StoreReader, run_id: str, compactor: str) -> None:
         return
     store = reader.store
     name = summary_filename(time_ns(), compactor, 1)
-    store.write_bytes(store.path(RUNS_DIR, run_id, name), summary.to_json())
+    store.write_bytes(store.path(RUNS_DIR, run_id, name), summary.to_json(), durable=False)
     for path in listing.summaries:
         store.delete(path)
 

@@ -68,21 +68,26 @@ class StoreFS:
     def make_dirs(self, path: str) -> None:
         self.fs.create_dir(path, recursive=True)
 
-    def write_bytes(self, path: str, data: bytes | pa.Buffer) -> None:
-        """Write ``data`` to ``path`` atomically: readers see the old state or the new file."""
+    def write_bytes(self, path: str, data: bytes | pa.Buffer, *, durable: bool = True) -> None:
+        """Write ``data`` to ``path`` atomically: readers see the old state or the new file.
+
+        ``durable=False`` skips the fsyncs, for files derived from others (summaries, the
+        index) that a reader does without when a power cut leaves them empty or absent.
+        """
         directory, _, name = path.rpartition("/")
         tmp = f"{directory}/{TMP_PREFIX}{secrets.token_hex(6)}-{name}"
         with self.fs.open_output_stream(tmp) as stream:
             stream.write(data)
-        if self.is_local:
+        sync = durable and self.is_local
+        if sync:
             # A rename only orders metadata; without fsync a power cut can leave the new
             # name pointing at an empty file. Any descriptor's fsync flushes the inode.
             _fsync_path(tmp)
         self.fs.move(tmp, path)
-        if self.is_local:
+        if sync:
             _fsync_path(directory, directory=True)
 
-    def write_table(self, path: str, table: pa.Table) -> None:
+    def write_table(self, path: str, table: pa.Table, *, durable: bool = True) -> None:
         sink = pa.BufferOutputStream()
         pq.write_table(
             table,
@@ -91,7 +96,7 @@ class StoreFS:
             write_page_checksum=True,
             use_dictionary=True,
         )
-        self.write_bytes(path, sink.getvalue())
+        self.write_bytes(path, sink.getvalue(), durable=durable)
 
     def read_bytes(self, path: str) -> bytes:
         with self.fs.open_input_stream(path) as stream:

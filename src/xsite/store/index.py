@@ -78,7 +78,7 @@ def write_index(reader: StoreReader, summaries: dict[str, tuple[int, RunSummary]
     folder = store.path(INDEX_DIR)
     store.make_dirs(folder)
     path = store.path(INDEX_DIR, f"runs-{time_ns():020d}.parquet")
-    store.write_table(path, pa.Table.from_pylist(rows, schema=INDEX_SCHEMA))
+    store.write_table(path, pa.Table.from_pylist(rows, schema=INDEX_SCHEMA), durable=False)
     for old in _index_files(reader)[:-_KEEP]:
         store.delete(old)
     return path

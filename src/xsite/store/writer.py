@@ -310,7 +310,7 @@ class Run:
             if summary is not None:
                 self._seq += 1
                 name = summary_filename(time_ns(), self._writer, self._seq)
-                self._store.write_bytes(self._run_path(name), summary.to_json())
+                self._store.write_bytes(self._run_path(name), summary.to_json(), durable=False)
         except (OSError, pa.ArrowException, StoreError, ValueError):
             return
 
