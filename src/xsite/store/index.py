@@ -98,7 +98,15 @@ def read_index(reader: StoreReader) -> dict[str, IndexedRun]:
     except (pa.ArrowException, OSError, ValueError) as exc:
         reader.report_skipped(files[-1], f"unreadable store index ({type(exc).__name__}: {exc})")
         return {}
-    data = table.to_pydict()
+    # Python datetimes cost 8 µs each through pyarrow, pandas Timestamps a tenth of that.
+    data = {
+        name: (
+            table[name].to_pandas().tolist()
+            if pa.types.is_timestamp(table[name].type)
+            else table[name].to_pylist()
+        )
+        for name in table.column_names
+    }
     # One parse per column rather than per row: 10,000 small parses cost more than one.
     params, last = (decode_param("[" + ",".join(data[key]) + "]") for key in ("params", "last"))
     found = {}
