@@ -17,11 +17,12 @@ from time import time_ns
 from typing import Any, Final
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from xsite.store.reader import StoreReader
 from xsite.store.schema import TIMESTAMP
-from xsite.store.summary import RECORD_FIELDS, RunSummary, encode_metrics
+from xsite.store.summary import RunSummary, encode_metrics
 from xsite.store.values import decode_param, encode_param
 
 INDEX_DIR: Final = "index"
@@ -43,20 +44,24 @@ INDEX_SCHEMA: Final = pa.schema(
         pa.field("metrics", pa.string()),  # JSON: key → [last, min, max, last step, count]
     ]
 )
+_FIELDS: Final = (
+    "project", "name", "status", "started_at", "ended_at", "duration_s", "tags", "notes"
+)  # fmt: skip
+"""What ``load_runs`` takes of a row (``duration_s`` is computed from the times)."""
+_KEEP: Final = 2
+"""Index files kept: the newest, and one a reader may still be opening."""
 
 
 @dataclass(frozen=True)
 class IndexedRun:
-    """A run as the index holds it: what ``load_runs`` needs, without the metric ranges."""
+    """A run as the index gives it to ``load_runs``: its runs-table fields, params and last
+    metric values (the metric ranges stay in the file)."""
 
     stamp: int
-    record: dict[str, Any]
+    fields: dict[str, Any]
+    """``project, name, status, started_at, ended_at, duration_s, tags, notes``."""
     params: dict[str, Any]
     last: dict[str, float]
-
-
-_KEEP: Final = 2
-"""Index files kept: the newest, and one a reader may still be opening."""
 
 
 def write_index(reader: StoreReader, summaries: dict[str, tuple[int, RunSummary]]) -> str:
@@ -89,7 +94,8 @@ def read_index(reader: StoreReader) -> dict[str, IndexedRun]:
     files = _index_files(reader)
     if not files:
         return {}
-    columns = [name for name in INDEX_SCHEMA.names if name != "metrics"]
+    columns = ["run_id", "stamp", *_FIELDS, "params", "last"]
+    columns.remove("duration_s")
     try:
         with reader.store.fs.open_input_file(files[-1]) as source:
             table = pq.read_table(source, schema=INDEX_SCHEMA, columns=columns)
@@ -107,17 +113,17 @@ def read_index(reader: StoreReader) -> dict[str, IndexedRun]:
         )
         for name in table.column_names
     }
+    elapsed = pc.subtract(table["ended_at"], table["started_at"]).cast(pa.int64())
+    data["duration_s"] = pc.divide(elapsed.cast(pa.float64()), 1e6).to_pylist()
     # One parse per column rather than per row: 10,000 small parses cost more than one.
     params, last = (decode_param("[" + ",".join(data[key]) + "]") for key in ("params", "last"))
-    found = {}
-    for i, run_id in enumerate(data["run_id"]):
-        found[run_id] = IndexedRun(
-            stamp=data["stamp"][i],
-            record={key: data[key][i] for key in RECORD_FIELDS},
-            params=params[i],
-            last=last[i],
+    rows = zip(*(data[name] for name in _FIELDS), strict=True)
+    return {
+        run_id: IndexedRun(stamp, dict(zip(_FIELDS, row, strict=True)), run_params, run_last)
+        for run_id, stamp, row, run_params, run_last in zip(
+            data["run_id"], data["stamp"], rows, params, last, strict=True
         )
-    return found
+    }
 
 
 def _index_files(reader: StoreReader) -> list[str]:

@@ -14,6 +14,7 @@ from xsite.query import filter_runs, parse
 from xsite.store.index import IndexedRun, read_index
 from xsite.store.reader import DEFAULT_HEARTBEAT_TIMEOUT, StoreReader
 from xsite.store.schema import SCHEMAS
+from xsite.store.summary import RunSummary
 from xsite.store.values import decode_param
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def _entries(reader: StoreReader) -> list[_Entry]:
             else:
                 index = read_index(reader) if index is None else index
                 if (row := index.get(run_id)) is not None and row.stamp == stamp:
-                    entry = _entry(run_id, row.record, row.params, row.last)
+                    entry = _Entry({"run_id": run_id, **row.fields}, row.params, row.last)
         entry = entry or _run_entry(reader, run_id)
         if entry is None:
             continue
@@ -129,13 +130,10 @@ def _entries(reader: StoreReader) -> list[_Entry]:
     return entries
 
 
-def _entry(
-    run_id: str, record: dict[str, Any], params: dict[str, Any], last: dict[str, float]
-) -> _Entry:
-    """The entry of an ended run from its summary or its index row."""
-    return _Entry(
-        _row({"run_id": run_id, **record, "last_seen": record["updated_at"]}), params, last
-    )
+def _summary_entry(run_id: str, summary: RunSummary) -> _Entry:
+    record = {"run_id": run_id, **summary.record, "last_seen": summary.record["updated_at"]}
+    last = {key: metric.last for key, metric in summary.metrics.items()}
+    return _Entry(_row(record), summary.params, last)
 
 
 def _run_entry(reader: StoreReader, run_id: str) -> _Entry | None:
@@ -144,8 +142,7 @@ def _run_entry(reader: StoreReader, run_id: str) -> _Entry | None:
     files = reader.list_run(run_id)
     summary = reader.summary(files)
     if summary is not None:
-        last = {key: metric.last for key, metric in summary.metrics.items()}
-        return _entry(run_id, summary.record, summary.params, last)
+        return _summary_entry(run_id, summary)
     record = reader.snapshot(files)
     if record is None:
         return None
