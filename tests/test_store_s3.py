@@ -1,12 +1,16 @@
-"""A store in object storage, read from a local S3 server (moto's) through pyarrow.
+"""A store in object storage, on a local S3 server (moto's): read back after an upload of
+a store made on disk (as `aws s3 sync` would), and written through the API, by one process
+and by eight at once.
 
-Writing is not covered: moto 5.2 answers pyarrow's CompleteMultipartUpload with a misnamed
-XML root (getmoto/moto#10055), so these tests upload a store made on disk with boto3, as
-`aws s3 sync` would, and read it back with xsite.
+xsite reaches S3 through s3fs, which sends each part as one PUT: pyarrow's own S3 client
+uploads every object in parts, and moto 5.2 answers its CompleteMultipartUpload with a
+misnamed XML root (getmoto/moto#10055).
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,28 +28,37 @@ BUCKET = "xsite-runs"
 
 
 @pytest.fixture
-def s3_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path]]:
-    """The URI of a store in a local S3 bucket, and the folder it was uploaded from."""
+def s3_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An empty bucket on a local S3 server: the endpoint URL."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
     server.start()
     host, port = server.get_host_and_port()
     for name, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")):
         monkeypatch.setenv(name, value)
+    endpoint = f"http://{host}:{port}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=BUCKET)
+    yield endpoint
+    # moto keeps its buckets per process, not per server: empty them for the next test.
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+    server.stop()
+
+
+def uri_of(endpoint: str, prefix: str) -> str:
+    host = endpoint.removeprefix("http://")
+    return f"s3://{BUCKET}/{prefix}?region=us-east-1&scheme=http&endpoint_override={host}"
+
+
+@pytest.fixture
+def s3_store(s3_server: str, tmp_path: Path) -> tuple[str, Path]:
+    """The URI of a store in a local S3 bucket, and the folder it was uploaded from."""
     local = tmp_path / "store"
     make_store(local, tmp_path)
-    client = boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="us-east-1")
-    client.create_bucket(Bucket=BUCKET)
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
     for path in sorted(local.rglob("*")):
         if path.is_file():
             key = f"experiments/{path.relative_to(local).as_posix()}"
             client.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
-    query = f"region=us-east-1&scheme=http&endpoint_override={host}:{port}"
-    yield f"s3://{BUCKET}/experiments?{query}", local
-    # moto keeps its buckets per process, not per server: empty them for the next test.
-    urllib.request.urlopen(
-        urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST")
-    )
-    server.stop()
+    return uri_of(s3_server, "experiments"), local
 
 
 def test_a_site_built_from_object_storage_matches_one_built_from_disk(
@@ -67,3 +80,47 @@ def test_load_runs_and_load_metrics_read_object_storage(s3_store: tuple[str, Pat
     uri, local = s3_store
     pd.testing.assert_frame_equal(xsite.load_runs(uri), xsite.load_runs(local))
     pd.testing.assert_frame_equal(xsite.load_metrics(dir=uri), xsite.load_metrics(dir=local))
+
+
+WRITER = """
+import sys, xsite
+uri, index = sys.argv[1], int(sys.argv[2])
+with xsite.init(project="sweep", name=f"writer-{index}", params={"index": index},
+                capture=False, dir=uri, flush_interval=0.2) as run:
+    for step in range(STEPS):
+        run.log({"loss": index + step / 1000}, step=step)
+        if step % 50 == 49:
+            run.flush()
+"""
+STEPS = 200
+
+
+def test_eight_processes_write_to_object_storage_at_once(s3_server: str, tmp_path: Path) -> None:
+    uri = uri_of(s3_server, "shared")
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER.replace("STEPS", str(STEPS)))
+    writers = [
+        subprocess.Popen([sys.executable, str(script), uri, str(index)], stderr=subprocess.PIPE)
+        for index in range(8)
+    ]
+    for writer in writers:
+        _, stderr = writer.communicate(timeout=180)
+        assert writer.returncode == 0, stderr.decode()[-2000:]
+    runs = xsite.load_runs(uri)
+    assert sorted(runs["params.index"]) == list(range(8))
+    assert set(runs["status"]) == {"finished"}
+    points = xsite.load_metrics(dir=uri)
+    assert len(points) == 8 * STEPS  # nothing lost
+    assert points.groupby("run_id")["step"].apply(lambda s: list(s) == list(range(STEPS))).all()
+    # A build reads the store written there, as it reads one on disk.
+    report = xsite.build(SiteConfig(store=uri, out=str(tmp_path / "site")))
+    assert report.runs == 8 and report.skipped == []
+
+
+def test_endpoint_from_the_environment(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyarrow ignores AWS_ENDPOINT_URL; xsite honours it (and AWS_ENDPOINT_URL_S3)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_server)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with xsite.init(project="p", name="env", capture=False, dir=f"s3://{BUCKET}/env") as run:
+        run.log({"loss": 0.5})
+    assert xsite.load_runs(f"s3://{BUCKET}/env")["run_id"].tolist() == [run.id]

@@ -1,8 +1,9 @@
 """Where a store lives, and the few file operations the store needs.
 
 Every byte goes through pyarrow's filesystem layer, so a store on object storage
-(``s3://bucket/prefix``) is a location string away. Writes are atomic: a part is written
-under a temporary name and moved into place, so a reader never sees half a file.
+(``s3://bucket/prefix``) is a location string away. Writes are atomic: on a disk a part is
+written under a temporary name and moved into place; on object storage one PUT is atomic
+by itself. Either way a reader never sees half a file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -46,7 +48,10 @@ class StoreFS:
     def open(cls, location: str | os.PathLike[str] | None = None) -> StoreFS:
         resolved = resolve_location(location)
         try:
-            fs, root = pafs.FileSystem.from_uri(resolved)
+            if resolved.startswith("s3://"):
+                fs, root = _s3(resolved)
+            else:
+                fs, root = pafs.FileSystem.from_uri(resolved)
         except (pa.ArrowInvalid, ValueError, OSError) as exc:
             raise StoreError(f"Cannot open store {resolved!r}: {exc}") from exc
         return cls(fs=fs, root=root.rstrip("/") or "/", location=resolved)
@@ -74,6 +79,12 @@ class StoreFS:
         ``durable=False`` skips the fsyncs, for files derived from others (summaries, the
         index) that a reader does without when a power cut leaves them empty or absent.
         """
+        if not self.is_local:
+            # Object storage has no rename, but one PUT is atomic: readers see the whole
+            # object or none, so it goes straight to its name.
+            with self.fs.open_output_stream(path) as stream:
+                stream.write(data)
+            return
         directory, _, name = path.rpartition("/")
         tmp = f"{directory}/{TMP_PREFIX}{secrets.token_hex(6)}-{name}"
         with self.fs.open_output_stream(tmp) as stream:
@@ -129,18 +140,19 @@ class StoreFS:
             self.fs.delete_file(path)
 
     def copy_in(self, local_source: Path, path: str) -> None:
-        """Copy a file from the local disk into the store, atomically."""
+        """Copy a file from the local disk into the store, atomically (on object storage,
+        one upload is: it goes straight to its name)."""
         directory, _, name = path.rpartition("/")
-        tmp = f"{directory}/{TMP_PREFIX}{secrets.token_hex(6)}-{name}"
+        target = f"{directory}/{TMP_PREFIX}{secrets.token_hex(6)}-{name}" if self.is_local else path
         pafs.copy_files(
             str(local_source),
-            tmp,
+            target,
             source_filesystem=pafs.LocalFileSystem(),
             destination_filesystem=self.fs,
         )
         if self.is_local:
-            _fsync_path(tmp)
-        self.fs.move(tmp, path)
+            _fsync_path(target)
+            self.fs.move(target, path)
 
 
 def _fsync_path(path: str, *, directory: bool = False) -> None:
@@ -150,3 +162,32 @@ def _fsync_path(path: str, *, directory: bool = False) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _s3(location: str) -> tuple[pafs.FileSystem, str]:
+    """An S3 filesystem for ``s3://bucket/prefix[?region=…&endpoint_override=…&scheme=…]``.
+
+    Through s3fs (fsspec), which sends a small object as one PUT: pyarrow's own S3 client
+    uploads every object in parts, which some S3-compatible servers get wrong. The endpoint
+    comes from the URI, else ``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``.
+    """
+    try:
+        import s3fs  # only stores in object storage need it
+    except ImportError as exc:
+        raise StoreError("an s3:// store needs s3fs: pip install 'xsite[s3]'") from exc
+
+    parts = urlsplit(location)
+    options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    endpoint = options.get("endpoint_override")
+    if endpoint:
+        endpoint = f"{options.get('scheme', 'https')}://{endpoint}"
+    for variable in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
+        endpoint = endpoint or os.environ.get(variable)
+    client = {"region_name": options["region"]} if "region" in options else {}
+    s3 = s3fs.S3FileSystem(
+        endpoint_url=endpoint,
+        client_kwargs=client,
+        use_listings_cache=False,  # other processes write: always list afresh
+        skip_instance_cache=True,
+    )
+    return pafs.PyFileSystem(pafs.FSSpecHandler(s3)), f"{parts.netloc}{parts.path}"
