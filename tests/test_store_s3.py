@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,3 +125,58 @@ def test_endpoint_from_the_environment(s3_server: str, monkeypatch: pytest.Monke
     with xsite.init(project="p", name="env", capture=False, dir=f"s3://{BUCKET}/env") as run:
         run.log({"loss": 0.5})
     assert xsite.load_runs(f"s3://{BUCKET}/env")["run_id"].tolist() == [run.id]
+
+
+KILLED = """
+import sys, time, xsite
+run = xsite.init(project="p", name="killed", capture=False, dir=sys.argv[1], flush_interval=3600)
+for step in range(100):
+    run.log({"loss": step}, step=step)
+run.flush()
+print(run.id, flush=True)
+for step in range(100, 200):
+    run.log({"loss": step}, step=step)  # never flushed
+time.sleep(60)
+"""
+
+
+def test_a_killed_writer_loses_only_its_unflushed_points(s3_server: str, tmp_path: Path) -> None:
+    uri = uri_of(s3_server, "killed")
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED)
+    writer = subprocess.Popen([sys.executable, str(script), uri], stdout=subprocess.PIPE, text=True)
+    run_id = writer.stdout.readline().strip()
+    writer.kill()  # SIGKILL: no handler runs
+    writer.wait(timeout=30)
+    reader = xsite.StoreReader(uri)
+    points = reader.read("metrics").to_pandas()
+    assert points["step"].tolist() == list(range(100)) and reader.skipped == []
+    assert xsite.load_runs(uri)["run_id"].tolist() == [run_id]
+
+
+def test_compaction_in_object_storage_never_shows_a_point_twice_or_misses_one(
+    s3_server: str,
+) -> None:
+    uri = uri_of(s3_server, "compact")
+    for index in range(3):
+        with xsite.init(project="p", name=f"r{index}", capture=False, dir=uri) as run:
+            for step in range(20):
+                run.log({"loss": step}, step=step)
+                run.flush()  # one part per step
+    expected = 3 * 20
+    reads: list[int] = []
+    compaction = threading.Thread(target=xsite.compact, args=(uri,))
+    compaction.start()
+    while compaction.is_alive() or not reads:
+        reads.append(len(xsite.load_metrics(dir=uri)))
+    compaction.join()
+    reads.append(len(xsite.load_metrics(dir=uri)))
+    assert set(reads) == {expected}
+    parts = [key for key in _keys(s3_server, "compact/runs/") if "/metrics-" in key]
+    assert len(parts) == 3  # one merged part per run: compaction needed no rename
+
+
+def _keys(endpoint: str, prefix: str) -> list[str]:
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return [item["Key"] for page in pages for item in page.get("Contents", [])]
