@@ -82,15 +82,13 @@ class Notes:
     """The runs whose own notes link each run, by run id."""
     data: BlockData
     """What blocks are drawn from (also in run notes)."""
+    run_names: _RunNames
+    """What ``[[target]]`` links resolve to (also in run notes)."""
     files: tuple[DataFile, ...] = ()
     """Images the notes show."""
 
     def __bool__(self) -> bool:
         return bool(self.notes)
-
-    @cached_property
-    def run_names(self) -> _RunNames:
-        return _RunNames(self.data.runs)
 
     @cached_property
     def rows(self) -> dict[str, RunRow]:
@@ -175,6 +173,7 @@ def xsite_model(model: SiteModel, config: SiteConfig, report: BuildReport) -> No
         backlinks=_backlinks(notes),
         mentioned_by=_mentioned_by(model, run_names, report),
         data=data,
+        run_names=run_names,
         files=tuple(published[path] for path in sorted(published)),
     )
 

@@ -20,7 +20,7 @@ from types import FrameType
 from pluggy import PluginManager
 
 from xsite.config import SiteConfig
-from xsite.errors import XsiteError
+from xsite.errors import ConfigError, XsiteError
 from xsite.serve.server import Builds, BuildState, make_server
 from xsite.serve.watch import Debouncer, Watcher
 from xsite.site.build import BuildReport, build
@@ -89,7 +89,13 @@ def serve(
             builds.publish(BuildState(number, [], message, []))
             events.failed(message)
 
-    server = make_server(Path(config.out), host, port, builds, stopping.is_set)
+    try:
+        server = make_server(Path(config.out), host, port, builds, stopping.is_set)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({error.strerror or error}): another server may "
+            "use the port; pass another with --port (0 picks a free one)"
+        ) from error
     debouncer = Debouncer(rebuild)
     watcher = Watcher(
         _watched(config, watch), [Path(config.out), config.cache_dir], debouncer.changed, poll
