@@ -13,35 +13,61 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pandas as pd
 import pytest
-from moto.server import ThreadedMotoServer
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
 
 import xsite
 from tests.test_build import make_store, tree
 from xsite import SiteConfig
 
 BUCKET = "xsite-runs"
+Request = tuple[str, str]
+"""(method, path) of a request the S3 server answered."""
+
+
+class RequestLog:
+    """WSGI middleware that keeps the method and path of every request, as a bill would
+    count them."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.requests: list[Request] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        self.requests.append((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
+        return self.app(environ, start_response)
+
+    def take(self) -> list[Request]:
+        """The requests since the last call."""
+        taken, self.requests = self.requests, []
+        return taken
 
 
 @pytest.fixture
-def s3_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An empty bucket on a local S3 server: the endpoint URL."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
+def s3_log() -> RequestLog:
+    return RequestLog(DomainDispatcherApplication(create_backend_app))
+
+
+@pytest.fixture
+def s3_server(monkeypatch: pytest.MonkeyPatch, s3_log: RequestLog) -> Iterator[str]:
+    """An empty bucket on a local S3 server (moto's, behind ``s3_log``): the endpoint URL."""
+    server = make_server("127.0.0.1", 0, s3_log, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     for name, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")):
         monkeypatch.setenv(name, value)
-    endpoint = f"http://{host}:{port}"
+    endpoint = f"http://127.0.0.1:{server.server_port}"
     boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=BUCKET)
     yield endpoint
     # moto keeps its buckets per process, not per server: empty them for the next test.
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
-    server.stop()
+    server.shutdown()
 
 
 def uri_of(endpoint: str, prefix: str) -> str:
@@ -180,3 +206,80 @@ def _keys(endpoint: str, prefix: str) -> list[str]:
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
     return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+
+def _part_reads(requests: list[Request]) -> set[str]:
+    """The run folders whose files were fetched."""
+    return {path.split("/runs/")[1].split("/")[0] for method, path in requests if "/runs/" in path}
+
+
+def test_a_rebuild_lists_the_store_once_and_reads_only_the_new_run(
+    s3_server: str, s3_log: RequestLog, tmp_path: Path
+) -> None:
+    uri = uri_of(s3_server, "rebuild")
+    for index in range(5):
+        with xsite.init(project="p", name=f"r{index}", capture=False, dir=uri) as run:
+            run.log({"loss": 1.0 / (index + 1)})
+    config = SiteConfig(store=uri, out=str(tmp_path / "site"))
+    assert xsite.build(config).runs_read == 5
+    s3_log.take()
+
+    again = xsite.build(config)
+    requests = s3_log.take()
+    assert again.runs_read == 0 and again.files_written == 0
+    # The marker, then one LIST of every run's files (a LIST returns up to 1,000 keys).
+    assert [method for method, _ in requests] == ["GET", "GET"]
+    assert _part_reads(requests) == set()
+
+    with xsite.init(project="p", name="new", capture=False, dir=uri) as new:
+        new.log({"loss": 0.01})
+    s3_log.take()
+    after = xsite.build(config)
+    requests = s3_log.take()
+    assert after.runs == 6 and after.runs_read == 1
+    assert _part_reads(requests) == {new.id}
+    assert {method for method, _ in requests} == {"GET"}  # no HEAD before each read
+
+
+def test_a_writer_sends_one_put_per_file_and_no_heads(s3_server: str, s3_log: RequestLog) -> None:
+    uri = uri_of(s3_server, "writes")
+    xsite.init(project="p", name="first", capture=False, dir=uri).finish()  # makes the store
+    s3_log.take()
+    with xsite.init(project="p", name="r", capture=False, dir=uri) as run:
+        run.log({"loss": 0.5}, step=0)
+        run.flush()
+        run.log({"loss": 0.25}, step=1)
+    requests = s3_log.take()
+    run_keys = [key for key in _keys(s3_server, "writes/runs/") if f"/{run.id}/" in key]
+    puts = [path for method, path in requests if method == "PUT"]
+    assert len(puts) == len(set(puts)) == len(run_keys)  # heartbeats aside, none is rewritten
+    assert not [request for request in requests if request[0] == "HEAD"]
+    assert not [request for request in requests if request[0] == "POST"]  # no multipart
+
+
+def test_load_runs_after_compaction_reads_the_index_not_the_runs(
+    s3_store: tuple[str, Path], s3_log: RequestLog
+) -> None:
+    uri, local = s3_store
+    report = xsite.compact(uri)
+    assert report.runs_indexed == report.runs == 4
+    s3_log.take()
+    runs = xsite.load_runs(uri)
+    requests = s3_log.take()
+    pd.testing.assert_frame_equal(runs, xsite.load_runs(local))
+    assert _part_reads(requests) == set()
+    assert len(requests) == 4  # the marker, a LIST of runs/, a LIST of index/, the index
+
+
+def test_the_endpoint_can_be_set_in_config(s3_server: str, tmp_path: Path) -> None:
+    store = f"s3://{BUCKET}/configured"
+    with xsite.init(
+        project="p", name="cfg", capture=False, dir=f"{store}?endpoint={s3_server}"
+    ) as run:
+        run.log({"loss": 0.5})
+    (tmp_path / "xsite.toml").write_text(
+        f'store = "{store}"\nendpoint = "{s3_server}"\nout = "site"\n'
+    )
+    config = xsite.load_config(tmp_path / "xsite.toml")
+    assert xsite.build(config).runs == 1
+    assert (Path(config.out) / "runs" / run.id / "index.html").is_file()

@@ -269,7 +269,7 @@ def check(
     """Exit 0 when some run matches the query, 1 when none does: a gate for CI.
     A query with a mistake, or no store, exits 2."""
     try:
-        store = load_config(config, store=dir).store
+        store = load_config(config, store=dir).store_location
         runs = load_runs(store, project=project, query=query)
     except XsiteError as error:  # a mistake in the query, or no store: nothing was checked
         err_console.print(f"[bold red]Error:[/] {escape(str(error))}")

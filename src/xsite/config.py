@@ -3,6 +3,7 @@
 ```toml
 title = "Digits experiments"
 store = "xsite-runs"          # the run store (folder or s3:// URI)
+endpoint = "http://127.0.0.1:9000"   # optional: the S3 endpoint of an s3:// store (MinIO, R2…)
 out = "site"                  # where the site is written
 base_url = "https://me.github.io/digits/"   # optional: enables sitemap.xml and absolute 404 links
 theme = "my-theme"            # optional: a folder whose templates/ and static/ override the default
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from xsite.errors import ConfigError
+from xsite.store.fs import resolve_location, with_endpoint
 
 CONFIG_FILE = "xsite.toml"
 _MINIMUM = {"chart_points": 10, "artifact_limit_mb": 0}
@@ -88,6 +90,9 @@ class SiteConfig:
     """Shown in every page's header and in the browser tab."""
     store: str | None = None
     """The run store; default ``$XSITE_DIR`` or ``./xsite-runs``."""
+    endpoint: str | None = None
+    """The S3 endpoint of an ``s3://`` store (MinIO, Cloudflare R2, GCS's S3 API…), e.g.
+    ``http://127.0.0.1:9000``; default ``$AWS_ENDPOINT_URL_S3``, ``$AWS_ENDPOINT_URL``, AWS."""
     out: str = "site"
     """Output folder."""
     base_url: str | None = None
@@ -110,6 +115,11 @@ class SiteConfig:
     redact: bool = False
     """Leave out user and host names, absolute paths, e-mail addresses and git remotes
     (:mod:`xsite.site.redact`), e.g. for double-blind review."""
+
+    @property
+    def store_location(self) -> str:
+        """Where the store is, as readers open it (with the endpoint of an ``s3://`` store)."""
+        return with_endpoint(resolve_location(self.store), self.endpoint)
 
     def project(self, name: str) -> ProjectSettings:
         return self.projects.get(name, ProjectSettings())

@@ -45,7 +45,7 @@ def markdown_report(
 ) -> str:
     """The report as Markdown. ``against`` is a git ref of the repository at ``cwd`` or a
     run id, run name or query (docs/query.md); ``site_url`` the published site's URL."""
-    runs = load_runs(config.store)
+    runs = load_runs(config.store_location)
     site = (site_url or config.base_url or "").rstrip("/")
     lines = [f"## {config.title}", ""]
     if runs.empty:
@@ -219,7 +219,7 @@ def _git_commit(ref: str, cwd: Path) -> str | None:
 
 
 def _run_commits(config: SiteConfig) -> dict[str, str | None]:
-    snapshots = StoreReader(config.store).snapshots()
+    snapshots = StoreReader(config.store_location).snapshots()
     commits = {}
     for run_id, system in zip(
         snapshots["run_id"].to_pylist(), snapshots["system"].to_pylist(), strict=True

@@ -24,7 +24,6 @@ from xsite.errors import ConfigError, XsiteError
 from xsite.serve.server import Builds, BuildState, make_server
 from xsite.serve.watch import Debouncer, Watcher
 from xsite.site.build import BuildReport, build
-from xsite.store.fs import resolve_location
 
 LOOPBACK = "127.0.0.1"
 
@@ -128,7 +127,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def _watched(config: SiteConfig, extra: tuple[Path, ...]) -> list[Path]:
     """The inputs of a build that are files on this machine."""
     paths = [*extra]
-    store = resolve_location(config.store)
+    store = config.store_location
     if "://" not in store:
         paths.append(Path(store))
     paths.append(Path(config.notes) if config.notes else Path("notes"))

@@ -90,7 +90,7 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
     report_progress = progress or (lambda stage, advance, total: None)
     theme = Theme(config.theme, cache_dir=_made(config.cache_dir / "templates"))
     plugins.hook.xsite_jinja_env(env=theme.env, config=config)
-    reader = StoreReader(config.store)
+    reader = StoreReader(config.store_location)
     writer = SiteWriter(Path(config.out), config.cache_dir / "manifest.json")
     redactor = Redactor.of_this_machine() if config.redact else None
     redacted = "-redacted" if redactor else ""

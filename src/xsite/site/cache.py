@@ -21,8 +21,8 @@ classes, so its entries are not unpickled at all."""
 
 @dataclass(frozen=True)
 class CacheEntry:
-    stamp: int | None
-    """The run folder's modification time, where the filesystem has one."""
+    stamp: int
+    """The run folder's stamp (:meth:`xsite.store.reader.StoreReader.run_stamps`)."""
     signature: str
     """A digest of the run folder's listing: equal listings, equal data."""
     row: RunRow

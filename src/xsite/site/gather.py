@@ -84,12 +84,12 @@ def gather(
     stamps = reader.run_stamps()
     progress(0, len(stamps))
 
-    def cached(run_id: str, stamp: int | None) -> CacheEntry | None:
+    def cached(run_id: str, stamp: int) -> CacheEntry | None:
         """The cached entry when the run is finished and its folder unchanged."""
         entry = cache.entries.get(run_id)
         if entry is None or entry.row.status == "running" or needs_fresh(entry):
             return None
-        if stamp is not None and stamp == entry.stamp:
+        if stamp == entry.stamp:
             return entry
         if signature_digest(reader.list_run(run_id).signature) != entry.signature:
             return None

@@ -30,7 +30,7 @@ class CompactReport:
     parts_after: int = 0
     tmp_files_removed: int = 0
     runs_indexed: int = 0
-    """Ended runs in the store index written at the end (local stores only)."""
+    """Ended runs in the store index written at the end."""
 
 
 def compact(dir: str | os.PathLike[str] | None = None) -> CompactReport:
@@ -68,23 +68,21 @@ def compact(dir: str | os.PathLike[str] | None = None) -> CompactReport:
             for _, path in parts:
                 store.delete(path)
             report.parts_after += 1
-        report.tmp_files_removed += _sweep_tmp_files(reader, run_id)
+        if store.is_local:  # object stores have no temporary files: a PUT is all or nothing
+            report.tmp_files_removed += _sweep_tmp_files(reader, run_id)
         _summarize(reader, run_id, compactor)
-        # The folder's time first: a file added after it makes the index row unused.
-        stamp = store.folder_stamp(store.path(RUNS_DIR, run_id))
-        summary = reader.summary(reader.list_run(run_id))
-        if stamp is not None and summary is not None:
+        stamp, listing = reader.stamped_listing(run_id)
+        if (summary := reader.summary(listing)) is not None:
             indexed[run_id] = (stamp, summary)
-    if store.is_local:
-        write_index(reader, indexed)
-        report.runs_indexed = len(indexed)
+    write_index(reader, indexed)
+    report.runs_indexed = len(indexed)
     return report
 
 
 def _summarize(reader: StoreReader, run_id: str, compactor: str) -> None:
     """A summary of the compacted parts, for an ended run whose summary no longer covers
     its parts; older summaries go (they name parts that are gone)."""
-    listing = reader.list_run(run_id)
+    listing = reader.list_run(run_id, again=True)
     if reader.summary(listing) is not None:
         return
     try:

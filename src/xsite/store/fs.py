@@ -13,7 +13,8 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -43,18 +44,25 @@ class StoreFS:
     fs: pafs.FileSystem
     root: str
     location: str
+    objects: Any = None
+    """The fsspec filesystem of an object store (None on a disk). pyarrow's wrapper around
+    it asks before it acts (a HEAD before each read, a folder check before each write); the
+    calls that matter at scale go to it directly: one PUT a write, one GET a read, one
+    LIST a thousand keys."""
 
     @classmethod
     def open(cls, location: str | os.PathLike[str] | None = None) -> StoreFS:
         resolved = resolve_location(location)
+        objects = None
         try:
             if resolved.startswith("s3://"):
-                fs, root = _s3(resolved)
+                objects, root = _s3(resolved)
+                fs: pafs.FileSystem = pafs.PyFileSystem(pafs.FSSpecHandler(objects))
             else:
                 fs, root = pafs.FileSystem.from_uri(resolved)
         except (pa.ArrowInvalid, ValueError, OSError) as exc:
             raise StoreError(f"Cannot open store {resolved!r}: {exc}") from exc
-        return cls(fs=fs, root=root.rstrip("/") or "/", location=resolved)
+        return cls(fs=fs, root=root.rstrip("/") or "/", location=resolved, objects=objects)
 
     @property
     def is_local(self) -> bool:
@@ -71,7 +79,8 @@ class StoreFS:
         return f"{scheme}://{path}"
 
     def make_dirs(self, path: str) -> None:
-        self.fs.create_dir(path, recursive=True)
+        if self.is_local:  # object stores have no folders: a key's prefix is its folder
+            self.fs.create_dir(path, recursive=True)
 
     def write_bytes(self, path: str, data: bytes | pa.Buffer, *, durable: bool = True) -> None:
         """Write ``data`` to ``path`` atomically: readers see the old state or the new file.
@@ -82,8 +91,7 @@ class StoreFS:
         if not self.is_local:
             # Object storage has no rename, but one PUT is atomic: readers see the whole
             # object or none, so it goes straight to its name.
-            with self.fs.open_output_stream(path) as stream:
-                stream.write(data)
+            self.objects.pipe_file(path, data if isinstance(data, bytes) else data.to_pybytes())
             return
         directory, _, name = path.rpartition("/")
         tmp = f"{directory}/{TMP_PREFIX}{secrets.token_hex(6)}-{name}"
@@ -110,27 +118,64 @@ class StoreFS:
         self.write_bytes(path, sink.getvalue(), durable=durable)
 
     def read_bytes(self, path: str) -> bytes:
+        if not self.is_local:
+            return self._get(path)
         with self.fs.open_input_stream(path) as stream:
             return stream.read()
 
+    def open_input_file(self, path: str) -> pa.NativeFile:
+        """A seekable file, as Parquet reading wants. An object is fetched whole in one
+        GET: parts are small, and reading a footer, then columns, would cost several."""
+        if not self.is_local:
+            return pa.BufferReader(self._get(path))
+        return self.fs.open_input_file(path)
+
+    def _get(self, path: str) -> bytes:
+        # One GET; with concurrency s3fs would first ask the size (a HEAD) to split it.
+        return self.objects.cat_file(path, max_concurrency=1)
+
     def list_files(self, path: str, *, recursive: bool) -> list[pafs.FileInfo]:
+        """The files in ``path`` (and its subfolders, when ``recursive``) with their sizes
+        and modification times. On object storage a recursive listing is one LIST request
+        a thousand keys, whatever the number of folders."""
+        if not self.is_local:
+            return self._list_objects(path, recursive=recursive)
         selector = pafs.FileSelector(path, recursive=recursive, allow_not_found=True)
         return [info for info in self.fs.get_file_info(selector) if info.type == pafs.FileType.File]
 
-    def list_dirs(self, path: str) -> dict[str, int | None]:
-        """The folders in ``path``, each with its modification time in ns where the
-        filesystem keeps one for folders (local disks do, object stores do not)."""
+    def _list_objects(self, path: str, *, recursive: bool) -> list[pafs.FileInfo]:
+        try:
+            if recursive:
+                found = self.objects.find(path, detail=True).values()
+            else:
+                found = self.objects.ls(path, detail=True, refresh=True)
+        except FileNotFoundError:
+            return []
+        return [
+            pafs.FileInfo(
+                info["name"],
+                pafs.FileType.File,
+                size=info["size"],
+                mtime_ns=int(info["LastModified"].timestamp() * 1e9),
+            )
+            for info in found
+            if info["type"] == "file"
+        ]
+
+    def list_dirs(self, path: str) -> dict[str, int]:
+        """The folders in ``path`` of a store on disk, each with its modification time in ns
+        (object stores have no folders: list their files instead)."""
         selector = pafs.FileSelector(path, recursive=False, allow_not_found=True)
         infos = self.fs.get_file_info(selector)
         return {
-            info.base_name: info.mtime_ns if self.is_local else None
+            info.base_name: info.mtime_ns
             for info in infos
-            if info.type == pafs.FileType.Directory
+            if info.type == pafs.FileType.Directory and info.mtime_ns is not None
         }
 
-    def folder_stamp(self, path: str) -> int | None:
-        """A folder's modification time in ns (None on object stores, which keep none)."""
-        return self.fs.get_file_info(path).mtime_ns if self.is_local else None
+    def folder_stamp(self, path: str) -> int:
+        """A folder's modification time in ns, on a disk."""
+        return self.fs.get_file_info(path).mtime_ns or 0
 
     def exists(self, path: str) -> bool:
         return self.fs.get_file_info(path).type != pafs.FileType.NotFound
@@ -164,12 +209,24 @@ def _fsync_path(path: str, *, directory: bool = False) -> None:
         os.close(fd)
 
 
-def _s3(location: str) -> tuple[pafs.FileSystem, str]:
-    """An S3 filesystem for ``s3://bucket/prefix[?region=…&endpoint_override=…&scheme=…]``.
+def with_endpoint(location: str, endpoint: str | None) -> str:
+    """``location`` with an S3 endpoint (``http://host:port``) in its query, for an
+    ``s3://`` store whose URI names none; any other location is returned as it is."""
+    parts = urlsplit(location)
+    options = parse_qs(parts.query)
+    if not endpoint or parts.scheme != "s3" or {"endpoint", "endpoint_override"} & set(options):
+        return location
+    query = urlencode({**{k: v[-1] for k, v in options.items()}, "endpoint": endpoint})
+    return urlunsplit(parts._replace(query=query))
+
+
+def _s3(location: str) -> tuple[Any, str]:
+    """An S3 filesystem for ``s3://bucket/prefix[?region=…&endpoint=…]``, and the root.
 
     Through s3fs (fsspec), which sends a small object as one PUT: pyarrow's own S3 client
     uploads every object in parts, which some S3-compatible servers get wrong. The endpoint
-    comes from the URI, else ``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``.
+    comes from the URI (``endpoint=http://host:port``, or pyarrow's ``endpoint_override=``
+    and ``scheme=``), else ``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``, else AWS.
     """
     try:
         import s3fs  # only stores in object storage need it
@@ -178,9 +235,9 @@ def _s3(location: str) -> tuple[pafs.FileSystem, str]:
 
     parts = urlsplit(location)
     options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    endpoint = options.get("endpoint_override")
-    if endpoint:
-        endpoint = f"{options.get('scheme', 'https')}://{endpoint}"
+    endpoint = options.get("endpoint")
+    if not endpoint and (override := options.get("endpoint_override")):
+        endpoint = f"{options.get('scheme', 'https')}://{override}"
     for variable in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
         endpoint = endpoint or os.environ.get(variable)
     client = {"region_name": options["region"]} if "region" in options else {}
@@ -190,4 +247,4 @@ def _s3(location: str) -> tuple[pafs.FileSystem, str]:
         use_listings_cache=False,  # other processes write: always list afresh
         skip_instance_cache=True,
     )
-    return pafs.PyFileSystem(pafs.FSSpecHandler(s3)), f"{parts.netloc}{parts.path}"
+    return s3, f"{parts.netloc}{parts.path}"

@@ -2,11 +2,11 @@
 ``xsite compact``, so a reader of a large store opens one file instead of one per run.
 
 ``index/runs-<time>.parquet`` holds one row per ended run: the run's summary
-(:mod:`xsite.store.summary`) in columns, and ``stamp``, the modification time of the run's
-folder when the row was made. A folder's time changes whenever a file is added, renamed or
-removed in it, so a reader uses a row only while the folder's time is still ``stamp``,
-and reads every other run (new, resumed, still running) from its own files. Object stores
-keep no folder times: there the index is not used.
+(:mod:`xsite.store.summary`) in columns, and ``stamp``, the run folder's stamp when the row
+was made (:meth:`~xsite.store.reader.StoreReader.run_stamps`: the folder's modification time
+on a disk, a digest of its listing on object storage). Either changes whenever a file is
+added, replaced or removed, so a reader uses a row only while the run's stamp is still
+``stamp``, and reads every other run (new, resumed, still running) from its own files.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def read_index(reader: StoreReader) -> dict[str, IndexedRun]:
     columns = ["run_id", "stamp", *_FIELDS, "params", "last"]
     columns.remove("duration_s")
     try:
-        with reader.store.fs.open_input_file(files[-1]) as source:
+        with reader.store.open_input_file(files[-1]) as source:
             table = pq.read_table(source, schema=INDEX_SCHEMA, columns=columns)
     except FileNotFoundError:
         return {}  # replaced by a newer one meanwhile: the runs' own files serve
@@ -128,8 +128,6 @@ def read_index(reader: StoreReader) -> dict[str, IndexedRun]:
 
 def _index_files(reader: StoreReader) -> list[str]:
     store = reader.store
-    if not store.is_local:
-        return []
     infos = store.list_files(store.path(INDEX_DIR), recursive=False)
     return sorted(
         info.path

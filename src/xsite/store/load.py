@@ -113,18 +113,17 @@ def _entries(reader: StoreReader) -> list[_Entry]:
     entries = []
     for run_id, stamp in reader.run_stamps().items():
         entry = None
-        if stamp is not None:
-            if (known := earlier.get(run_id)) is not None and known[0] == stamp:
-                entry = known[1]
-            else:
-                index = read_index(reader) if index is None else index
-                if (row := index.get(run_id)) is not None and row.stamp == stamp:
-                    entry = _Entry({"run_id": run_id, **row.fields}, row.params, row.last)
+        if (known := earlier.get(run_id)) is not None and known[0] == stamp:
+            entry = known[1]
+        else:
+            index = read_index(reader) if index is None else index
+            if (row := index.get(run_id)) is not None and row.stamp == stamp:
+                entry = _Entry({"run_id": run_id, **row.fields}, row.params, row.last)
         entry = entry or _run_entry(reader, run_id)
         if entry is None:
             continue
         entries.append(entry)
-        if stamp is not None and entry.row["ended_at"] is not None:
+        if entry.row["ended_at"] is not None:
             kept[run_id] = (stamp, entry)
     _ENDED[location] = kept
     return entries

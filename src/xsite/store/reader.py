@@ -3,6 +3,7 @@ or foreign file is skipped and reported by name while the rest still loads."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import warnings
@@ -14,6 +15,7 @@ from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from xsite.errors import StoreError
@@ -92,9 +94,9 @@ class StoreReader:
         self.heartbeat_timeout = heartbeat_timeout
         self.skipped: list[SkippedFile] = []
         self._skipped_paths: set[str] = set()
-        if self.store.exists(self.store.path(schema.MARKER_FILE)):
-            check_marker(self.store)
-        elif not self.store.exists(self.store.root):
+        self._listed: dict[str, RunFiles] = {}
+        """Run folders as the last whole-store listing saw them (object stores only)."""
+        if not check_marker(self.store) and not self.store.exists(self.store.root):
             raise StoreError(
                 f"no store at {self.store.location}: run some training with "
                 "xsite.init(...) first, or pass the store's folder (dir=... / XSITE_DIR)"
@@ -105,23 +107,57 @@ class StoreReader:
     def run_ids(self) -> list[str]:
         return list(self.run_stamps())
 
-    def run_stamps(self) -> dict[str, int | None]:
-        """Every run id, in order, with its folder's modification time in ns (None where
-        folders have none). Adding, renaming or removing a file in a folder changes its
-        time, so an unchanged time means unchanged files, without listing them."""
+    def run_stamps(self) -> dict[str, int]:
+        """Every run id, in order, with a stamp that changes whenever the run's files do.
+
+        On a disk the stamp is the folder's modification time in ns (adding, renaming or
+        removing a file changes it), so an unchanged stamp means unchanged files without
+        listing them. Object stores have no folders: the whole store is listed at once (one
+        request a thousand files) and a run's stamp is a digest of its listing, which
+        :meth:`list_run` then reuses.
+        """
+        runs = self.store.path(RUNS_DIR)
+        if self.store.is_local:
+            found = self.store.list_dirs(runs)
+        else:
+            self._listed = self._list_all(runs)
+            found = {run_id: stamp_of(files) for run_id, files in self._listed.items()}
         stamps = {}
-        for name, stamp in sorted(self.store.list_dirs(self.store.path(RUNS_DIR)).items()):
+        for name, stamp in sorted(found.items()):
             if schema.is_valid_run_id(name):
                 stamps[name] = stamp
             else:
-                self.report_skipped(
-                    self.store.path(RUNS_DIR, name), "not a run folder (invalid run id)"
-                )
+                self.report_skipped(f"{runs}/{name}", "not a run folder (invalid run id)")
         return stamps
 
-    def list_run(self, run_id: str) -> RunFiles:
-        files = RunFiles(run_id)
+    def _list_all(self, runs: str) -> dict[str, RunFiles]:
+        by_run: dict[str, list[pafs.FileInfo]] = {}
+        for info in self.store.list_files(runs, recursive=True):
+            run_id, _, name = info.path[len(runs) + 1 :].partition("/")
+            if "/" not in name:  # the run's own files, not its artifacts
+                by_run.setdefault(run_id, []).append(info)
+        return {run_id: self._run_files(run_id, infos) for run_id, infos in by_run.items()}
+
+    def list_run(self, run_id: str, *, again: bool = False) -> RunFiles:
+        """The files of a run folder: as the last :meth:`run_stamps` listed them, if it
+        listed them and not ``again``, else listed now."""
+        if not again and (listed := self._listed.get(run_id)) is not None:
+            return listed
         infos = self.store.list_files(self.store.path(RUNS_DIR, run_id), recursive=False)
+        return self._run_files(run_id, infos)
+
+    def stamped_listing(self, run_id: str) -> tuple[int, RunFiles]:
+        """A run's files listed now, with a stamp taken no later than the listing: when a
+        file comes after the listing, the stamp :meth:`run_stamps` gives differs from this
+        one, so what is made of this listing is never taken for the newer files."""
+        if self.store.is_local:
+            stamp = self.store.folder_stamp(self.store.path(RUNS_DIR, run_id))
+            return stamp, self.list_run(run_id, again=True)
+        files = self.list_run(run_id, again=True)
+        return stamp_of(files), files
+
+    def _run_files(self, run_id: str, infos: list[pafs.FileInfo]) -> RunFiles:
+        files = RunFiles(run_id)
         files.signature = tuple(sorted((i.base_name, i.size or 0, i.mtime_ns or 0) for i in infos))
         for info in infos:
             name = info.base_name
@@ -204,7 +240,7 @@ class StoreReader:
             try:
                 table, _ = self.read_parts(files.parts.get(kind, []), target, already_read)
             except PartVanished:
-                files = self.list_run(files.run_id)  # compaction swapped files: list again
+                files = self.list_run(files.run_id, again=True)  # compaction swapped files
                 continue
             break
         else:
@@ -236,7 +272,7 @@ class StoreReader:
 
     def _read_part(self, name: PartName, path: str, target: pa.Schema) -> _Part | None:
         try:
-            with self.store.fs.open_input_file(path) as source:
+            with self.store.open_input_file(path) as source:
                 parquet = pq.ParquetFile(source, page_checksum_verification=True)
                 _check_schema(parquet.schema_arrow, SCHEMAS[name.kind])
                 table = parquet.read(columns=target.names)
@@ -340,6 +376,14 @@ class StoreReader:
         skipped = SkippedFile(self.store.display(path), reason)
         self.skipped.append(skipped)
         warnings.warn(f"xsite: skipped {skipped}", SkippedFileWarning, stacklevel=2)
+
+
+def stamp_of(files: RunFiles) -> int:
+    """A stamp for a run folder from its listing: a digest of its files' names, sizes and
+    times, as a signed 64-bit integer (what :meth:`StoreReader.run_stamps` gives on object
+    stores, where folders have no times of their own)."""
+    digest = hashlib.blake2b(repr(files.signature).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _check_schema(actual: pa.Schema, expected: pa.Schema) -> None:
