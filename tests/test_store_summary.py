@@ -145,6 +145,25 @@ def test_compact_writes_an_index_that_a_fresh_process_reads_alone(store: Path) -
     )
 
 
+def test_compaction_carries_each_summary_over_to_the_merged_parts(store: Path) -> None:
+    def summaries() -> dict[str, dict]:
+        return {
+            path.parent.name: json.loads(path.read_bytes())
+            for path in store.glob("runs/*/summary-*.json")
+        }
+
+    before = summaries()
+    report = xsite.compact(store)
+    assert report.parts_after < report.parts_before
+    after = summaries()
+    assert after.keys() == before.keys()  # one summary a run, the old ones gone
+    for run_id, summary in after.items():
+        parts = {path.name for path in (store / "runs" / run_id).glob("*.parquet")}
+        assert set(summary.pop("covers")) == parts  # the merged parts, by their new names
+        assert summary == {k: v for k, v in before[run_id].items() if k != "covers"}
+    pdt.assert_frame_equal(fresh_process_frame(store), from_parts(store))
+
+
 def test_the_index_is_never_stale(store: Path) -> None:
     xsite.compact(store)
     load_module._ENDED.clear()

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from time import time_ns
 
 from xsite.store import schema
 from xsite.store.index import write_index
-from xsite.store.reader import PartVanished, StoreReader
+from xsite.store.reader import PartVanished, RunFiles, StoreReader
 from xsite.store.schema import RUNS_DIR, PartName
 from xsite.store.summary import RunSummary, summarize, summary_filename
 
@@ -46,6 +46,8 @@ def compact(dir: str | os.PathLike[str] | None = None) -> CompactReport:
     for run_id in reader.run_ids():
         report.runs += 1
         listing = reader.list_run(run_id)
+        summary = reader.summary(listing)  # while it covers the parts about to be merged
+        renamed: dict[str, str] = {}
         for kind, parts in listing.parts.items():
             report.parts_before += len(parts)
             if len(parts) < 2:
@@ -67,10 +69,12 @@ def compact(dir: str | os.PathLike[str] | None = None) -> CompactReport:
             )
             for _, path in parts:
                 store.delete(path)
+            renamed.update(dict.fromkeys(replaced, name.filename))
             report.parts_after += 1
         if store.is_local:  # object stores have no temporary files: a PUT is all or nothing
             report.tmp_files_removed += _sweep_tmp_files(reader, run_id)
-        _summarize(reader, run_id, compactor)
+        if renamed or summary is None:
+            _summarize(reader, listing, summary, renamed, compactor)
         stamp, listing = reader.stamped_listing(run_id)
         if (summary := reader.summary(listing)) is not None:
             indexed[run_id] = (stamp, summary)
@@ -79,22 +83,29 @@ def compact(dir: str | os.PathLike[str] | None = None) -> CompactReport:
     return report
 
 
-def _summarize(reader: StoreReader, run_id: str, compactor: str) -> None:
-    """A summary of the compacted parts, for an ended run whose summary no longer covers
-    its parts; older summaries go (they name parts that are gone)."""
-    listing = reader.list_run(run_id, again=True)
-    if reader.summary(listing) is not None:
-        return
-    try:
-        summary = summarize(reader, listing)
-    except PartVanished:
-        return  # another compaction is at work on this run
-    if summary is None:
-        return
+def _summarize(
+    reader: StoreReader,
+    before: RunFiles,
+    summary: RunSummary | None,
+    renamed: dict[str, str],
+    compactor: str,
+) -> None:
+    """A summary of the compacted parts, for an ended run; older summaries go (they name
+    parts that are gone). A summary of the parts before holds for the merged ones (they
+    have the same rows), so it is carried over under their names, and nothing is read."""
+    if summary is not None:
+        summary = replace(summary, covers=frozenset(renamed.get(n, n) for n in summary.covers))
+    else:
+        try:
+            summary = summarize(reader, reader.list_run(before.run_id, again=True))
+        except PartVanished:
+            return  # another compaction is at work on this run
+        if summary is None:
+            return
     store = reader.store
     name = summary_filename(time_ns(), compactor, 1)
-    store.write_bytes(store.path(RUNS_DIR, run_id, name), summary.to_json(), durable=False)
-    for path in listing.summaries:
+    store.write_bytes(store.path(RUNS_DIR, before.run_id, name), summary.to_json(), durable=False)
+    for path in before.summaries:
         store.delete(path)
 
 
