@@ -33,11 +33,11 @@ def sweep(store: Path) -> list[str]:
     return ids
 
 
-def documented_sql(name: str) -> str:
+def documented_sql(name: str, doc: Path = DOCS) -> str:
     """A SQL block from the docs, marked with ``<!-- sql: name -->`` before its fence."""
-    text = DOCS.read_text()
+    text = doc.read_text()
     match = re.search(rf"<!-- sql: {name} -->\s*```sql\n(.*?)```", text, re.S)
-    assert match, f"docs/store-format.md has no sql block named {name}"
+    assert match, f"{doc.name} has no sql block named {name}"
     return match.group(1)
 
 

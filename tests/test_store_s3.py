@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 
 import xsite
 from tests.test_build import make_store, tree
+from tests.test_store_interop import DOCS, documented_sql
 from xsite import SiteConfig
 
 BUCKET = "xsite-runs"
@@ -283,3 +284,25 @@ def test_the_endpoint_can_be_set_in_config(s3_server: str, tmp_path: Path) -> No
     config = xsite.load_config(tmp_path / "xsite.toml")
     assert xsite.build(config).runs == 1
     assert (Path(config.out) / "runs" / run.id / "index.html").is_file()
+
+
+def test_the_documented_duckdb_query_runs_in_place_on_object_storage(
+    s3_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+    import s3fs
+
+    uri = uri_of(s3_server, "experiments")
+    for lr in (0.1, 0.01, 0.001):
+        with xsite.init(project="p", params={"lr": lr}, capture=False, dir=uri) as run:
+            for step in range(10):
+                run.log({"val/acc": lr * step, "train/loss": 1 - lr}, step=step)
+    sql = documented_sql("s3-best-runs", DOCS.parent / "scale.md")
+    connection = duckdb.connect()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)  # as the docs' S3FileSystem() finds it
+    connection.register_filesystem(s3fs.S3FileSystem())
+    best = connection.sql(sql.replace("s3://bucket/", f"s3://{BUCKET}/")).df()
+    runs = xsite.load_runs(uri).set_index("run_id")
+    assert best["run_id"].tolist() == runs.sort_values("params.lr", ascending=False).index.tolist()
+    assert best["best_acc"].tolist() == pytest.approx([0.9, 0.09, 0.009])
+    assert best["points"].tolist() == [10, 10, 10]
