@@ -2,6 +2,7 @@
 and building it cost.
 
     python bench/bench_scale.py            # 100,000 runs × 10 metrics × 100 steps (about 1 h)
+    python bench/bench_scale.py --site     # and the site: cold build, rebuild (about 1 h more)
     python bench/bench_scale.py --quick    # 5,000 runs, to check the script works
 
 The store is written through the public API by two processes (bench_site.py's generator).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -59,6 +61,9 @@ def footprint(folder: str) -> tuple[int, int]:
 
 
 def main() -> None:
+    site = "--site" in sys.argv
+    if site:
+        sys.argv.remove("--site")
     args = parse_args(CASES, default_repeat=3)
     if args is None:
         return
@@ -71,6 +76,7 @@ def main() -> None:
         result, peak = measure(__file__, case, *case_args, repeat=repeat)
         note = f"{result['seconds'] / raw['seconds']:.2f}× the raw read" if vs_raw else ""
         rows.append((what, result["seconds"], peak, note))
+        print(rows[-1], file=sys.stderr, flush=True)  # figures so far, if the run is cut short
 
     try:
         store, out = str(work / "store"), str(work / "site")
@@ -100,6 +106,8 @@ def main() -> None:
             repeat=args.repeat,
         )
         row("DuckDB query after `xsite compact`", "duckdb", store)
+        if not site:
+            return print_rows(rows)
         row("cold `build()`", "build", store, out)
         files, site_bytes = footprint(out)
         rows[-1] = (
@@ -108,13 +116,17 @@ def main() -> None:
         )
         generate(store, runs, 1, 10, 100)
         row("rebuild after one new run, `build()`", "build", store, out, vs_raw=False)
-        print("| what | s | peak RSS MB | note |")
-        print("| --- | ---: | ---: | --- |")
-        for what, seconds, peak, note in rows:
-            shown = "–" if peak is None else f"{peak:.0f}"
-            print(f"| {what} | {seconds:.2f} | {shown} | {note} |")
+        print_rows(rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def print_rows(rows: list[tuple[str, float, float | None, str]]) -> None:
+    print("| what | s | peak RSS MB | note |")
+    print("| --- | ---: | ---: | --- |")
+    for what, seconds, peak, note in rows:
+        shown = "–" if peak is None else f"{peak:.0f}"
+        print(f"| {what} | {seconds:.2f} | {shown} | {note} |", flush=True)
 
 
 if __name__ == "__main__":
