@@ -24,6 +24,8 @@ from xsite.config import CONFIG_FILE, SiteConfig, find_config, load_config
 from xsite.errors import XsiteError
 from xsite.publish.github import deploy
 from xsite.publish.report import markdown_report
+from xsite.runner import parse_value, run_command
+from xsite.runner.scrape import PatternError
 from xsite.serve import LOOPBACK, Events, serve
 from xsite.site.build import BuildReport, build
 from xsite.store import compact as compact_store
@@ -353,6 +355,92 @@ def compact(dir: StoreDir = None) -> None:
         f"{report.parts_after}; removed {report.tmp_files_removed} stale temporary files; "
         f"{report.runs_indexed} ended runs in the store index."
     )
+
+
+@app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def run(
+    command: Annotated[
+        list[str],
+        typer.Argument(help="The command to run, after `--`.", show_default=False),
+    ],
+    project: Annotated[str, typer.Option(help="The run's project.")] = "default",
+    name: Annotated[
+        str | None, typer.Option(help="The run's name (default: the script's name).")
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="A tag; repeat for more.")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="A param as key=value (typed: 32 int, 0.1 float, true bool); repeat."),
+    ] = None,
+    params_from_args: Annotated[
+        bool, typer.Option(help="Also take the command's own --flag value arguments as params.")
+    ] = False,
+    pattern: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A regular expression for metrics in the output, with groups (?P<key>…) and "
+            "(?P<value>…), or one group per metric, e.g. 'loss=(?P<loss>\\S+)'; (?P<step>…) "
+            "gives the step. Replaces the built-in forms; repeat for more."
+        ),
+    ] = None,
+    metrics: Annotated[
+        bool, typer.Option(help="Read metrics from the output (--no-metrics: don't).")
+    ] = True,
+    dir: Annotated[
+        str | None,
+        typer.Option(
+            help="The run store (folder or s3:// URI). Default: $XSITE_DIR, else ./xsite-runs."
+        ),
+    ] = None,
+    capture: Annotated[
+        bool, typer.Option(help="Record git state, environment and hardware.")
+    ] = True,
+) -> None:
+    """Run a command and record it as a run, with no change to its code.
+
+    Output goes to the terminal as it comes and into the run's output.log artifact.
+    Metrics are read from lines like [bold]step 10: loss=0.31 acc=0.9[/], [bold]loss: 0.31[/]
+    or one JSON object a line. xsite.init() inside the command joins this run. The run
+    ends finished (exit 0), failed (other exit) or killed (Ctrl-C, SIGTERM: passed on to
+    the command). Exits with the command's status.
+
+    Example: [bold]xsite run --project mnist --params-from-args -- python train.py --lr 0.1[/]
+    """
+    try:
+        params = dict(_key_value(text) for text in param or [])
+        done = run_command(
+            command,
+            project=project,
+            name=name,
+            tags=tag or [],
+            params=params,
+            params_from_args=params_from_args,
+            scrape=metrics,
+            patterns=pattern or [],
+            dir=dir,
+            capture=capture,
+        )
+    except (XsiteError, PatternError, FileNotFoundError, ValueError) as error:
+        err_console.print(f"[bold red]Error:[/] {escape(str(error))}", highlight=False)
+        raise typer.Exit(2) from error
+    run_ = done.run
+    err_console.print(
+        f"xsite: run {run_.id} ({escape(run_.project)}/{escape(run_.name)}) "
+        f"{_status_markup(run_.status)}, exit status {done.exit_code}, in {escape(run_.dir)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(done.exit_code)
+
+
+def _key_value(text: str) -> tuple[str, object]:
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise ValueError(f"--param {text!r}: write it as key=value, e.g. --param lr=0.1")
+    return key, parse_value(value)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, NamedTuple, TypeVar, cast
 
@@ -46,8 +46,11 @@ class _Output(NamedTuple):
     truncated: bool
 
 
-def capture(cwd: str | os.PathLike[str] | None = None) -> Capture:
-    """Capture the environment of a run started in ``cwd`` (default: the current dir).
+def capture(
+    cwd: str | os.PathLike[str] | None = None, command: Sequence[str] | None = None
+) -> Capture:
+    """Capture the environment of a run started in ``cwd`` (default: the current dir) by
+    ``command`` (default: this process's command line).
 
     Never raises: anything that cannot be found is simply absent (or None).
     """
@@ -55,7 +58,7 @@ def capture(cwd: str | os.PathLike[str] | None = None) -> Capture:
     git, diff = _git(where) if where is not None else (None, None)
     system: dict[str, object] = {
         "git": git,
-        "command": [sys.executable or "", *getattr(sys, "argv", [])],
+        "command": (list(command) if command is not None else [sys.executable or "", *sys.argv]),
         "cwd": where,
         "user": _safely(getpass.getuser),
         "hostname": _safely(socket.gethostname),

@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from xsite.errors import RunFinishedError, StoreError
 from xsite.store import schema
+from xsite.store.capture import Capture
 from xsite.store.capture import capture as capture_environment
 from xsite.store.fs import StoreFS
 from xsite.store.marker import ensure_store
@@ -45,6 +46,8 @@ from xsite.store.values import (
 )
 
 RunStatus = Literal["running", "finished", "failed", "killed"]
+RUN_ID_ENV_VAR: Final = "XSITE_RUN_ID"
+"""Set by ``xsite run`` for its command: :func:`init` there joins that run."""
 
 DEFAULT_FLUSH_INTERVAL: Final = 2.0
 HEARTBEAT_INTERVAL: Final = 10.0
@@ -77,6 +80,7 @@ class Run:
         system: dict[str, Any] | None,
         next_step: int = 0,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+        attached: bool = False,
     ) -> None:
         self.id: Final = run_id
         self.project: Final = project
@@ -87,6 +91,7 @@ class Run:
         self.status: RunStatus = "running"
         self._store = store
         self._system = system
+        self._attached = attached
         self._writer = secrets.token_hex(6)
         self._seq = 0
         self._next_step = next_step
@@ -229,6 +234,9 @@ class Run:
             # the part it is writing right now.
             self._flusher.join(timeout=30)
         with self._write_lock:
+            if self._attached:  # the process that started the run records how it ended
+                self.flush()
+                return
             self.status = status
             try:
                 self.flush()
@@ -259,12 +267,14 @@ class Run:
 
     def _start(self, *, params: Mapping[str, Any] | None, git_diff: str | None) -> None:
         self._store.make_dirs(self._run_path())
-        self._write_snapshot()
+        if not self._attached:
+            self._write_snapshot()
         if params:
             self.log_params(params)
         if git_diff:
             self.log_artifact_bytes("git.diff", git_diff.encode("utf-8", "replace"))
-        self._write_heartbeat()
+        if not self._attached:
+            self._write_heartbeat()
         _active_runs.add(self)
         _install_process_hooks()
         self._flusher.start()
@@ -346,7 +356,7 @@ class Run:
                 continue  # someone else is writing: their flush covers this round
             try:
                 self.flush()
-                if monotonic() >= next_heartbeat:
+                if not self._attached and monotonic() >= next_heartbeat:
                     self._write_heartbeat()
                     next_heartbeat = monotonic() + HEARTBEAT_INTERVAL
             except OSError as exc:
@@ -374,6 +384,12 @@ def init(
 ) -> Run:
     """Start a run and return it.
 
+    Inside a command started by ``xsite run`` (``$XSITE_RUN_ID`` is set), the run that
+    command records is returned instead: metrics, params and artifacts logged to it join
+    what ``xsite run`` records, and ``xsite run`` records how it ended. ``project``,
+    ``name`` and ``capture`` then have no effect; ``params``, ``tags`` and ``notes`` are
+    added to it.
+
     Args:
         project: groups runs on the site; one runs table per project.
         name: a human name for the run (default: a generated one); need not be unique.
@@ -384,10 +400,41 @@ def init(
         capture: record git state, command line, environment and hardware.
         flush_interval: at most this many seconds pass before logged metrics reach disk.
     """
+    tags = list(tags)
+    if run_id := os.environ.get(RUN_ID_ENV_VAR):
+        run = _attach(run_id, dir=dir, params=params, flush_interval=flush_interval)
+        if set(tags) - set(run.tags):
+            run.add_tags(*tags)
+        if notes is not None:
+            run.set_notes(notes)
+        return run
+    return start_run(
+        project,
+        name,
+        params=params,
+        tags=tags,
+        notes=notes,
+        dir=dir,
+        captured=capture_environment() if capture else None,
+        flush_interval=flush_interval,
+    )
+
+
+def start_run(
+    project: str,
+    name: str | None,
+    *,
+    params: Mapping[str, Any] | None,
+    tags: Iterable[str],
+    notes: str | None,
+    dir: str | os.PathLike[str] | None,
+    captured: Capture | None,
+    flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+) -> Run:
+    """A new run, whatever ``$XSITE_RUN_ID`` says (:func:`init` without attaching)."""
     store = StoreFS.open(dir)
     ensure_store(store)
     run_id = new_run_id()
-    captured = capture_environment() if capture else None
     run = Run(
         store,
         run_id=run_id,
@@ -413,8 +460,34 @@ def resume(
 
     Steps continue after the last logged step; the run is ``running`` until finished again.
     """
-    from xsite.store.reader import StoreReader
+    return _reopen(run_id, dir=dir, flush_interval=flush_interval, attached=False, params=None)
 
+
+def _attach(
+    run_id: str,
+    *,
+    dir: str | os.PathLike[str] | None,
+    params: Mapping[str, Any] | None,
+    flush_interval: float,
+) -> Run:
+    try:
+        return _reopen(run_id, dir=dir, flush_interval=flush_interval, attached=True, params=params)
+    except StoreError as error:
+        raise StoreError(
+            f"${RUN_ID_ENV_VAR} names run {run_id}, started by `xsite run`, but it cannot be "
+            f"opened: {error}. Log to the store `xsite run` writes to ($XSITE_DIR), or unset "
+            f"{RUN_ID_ENV_VAR} to start a run of its own."
+        ) from error
+
+
+def _reopen(
+    run_id: str,
+    *,
+    dir: str | os.PathLike[str] | None,
+    flush_interval: float,
+    attached: bool,
+    params: Mapping[str, Any] | None,
+) -> Run:
     reader = StoreReader(dir)
     record = reader.run_snapshot(run_id)
     run = Run(
@@ -428,8 +501,9 @@ def resume(
         system=json.loads(record["system"]) if record["system"] else None,
         next_step=reader.last_step(run_id) + 1,
         flush_interval=flush_interval,
+        attached=attached,
     )
-    run._start(params=None, git_diff=None)
+    run._start(params=params, git_diff=None)
     return run
 
 
