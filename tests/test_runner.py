@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 import xsite
-from xsite.runner import args_params, parse_value
+from xsite.runner import args_params
 from xsite.runner.scrape import PatternError, Scraper, compile_patterns, read_line
+from xsite.store.values import parse_value
 
 TRAIN = """
 import json, sys, time

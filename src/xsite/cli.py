@@ -22,14 +22,16 @@ from rich.table import Table
 
 from xsite.config import CONFIG_FILE, SiteConfig, find_config, load_config
 from xsite.errors import XsiteError
+from xsite.importers import import_runs
 from xsite.publish.github import deploy
 from xsite.publish.report import markdown_report
-from xsite.runner import parse_value, run_command
+from xsite.runner import run_command
 from xsite.runner.scrape import PatternError
 from xsite.serve import LOOPBACK, Events, serve
 from xsite.site.build import BuildReport, build
 from xsite.store import compact as compact_store
 from xsite.store import load_runs
+from xsite.store.values import parse_value
 
 app = typer.Typer(
     help="Publish machine-learning experiments: Parquet run store → static site.",
@@ -434,6 +436,47 @@ def run(
         soft_wrap=True,
     )
     raise typer.Exit(done.exit_code)
+
+
+@app.command("import")
+def import_(
+    tool: Annotated[
+        str,
+        typer.Argument(
+            help="What kept the runs: mlflow, tensorboard, csv or jsonl.", show_default=False
+        ),
+    ],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="mlflow: an mlruns folder, an mlflow.db file or a tracking URI; tensorboard: "
+            "a log directory; csv/jsonl: a file or a folder of them.",
+            show_default=False,
+        ),
+    ],
+    project: Annotated[
+        str | None,
+        typer.Option(help="Put every run in this project (default: as the source has it)."),
+    ] = None,
+    dir: Annotated[
+        str | None,
+        typer.Option(help="The run store. Default: $XSITE_DIR, else ./xsite-runs."),
+    ] = None,
+) -> None:
+    """Bring runs kept by another tool into the store. Importing again is safe: unchanged
+    runs are left alone, changed ones replaced. What cannot be read is listed, and the rest
+    imported."""
+    with _user_errors(), console.status(f"Importing from {escape(source)}…") as status:
+        report = import_runs(
+            tool, source, dir=dir, project=project,
+            progress=lambda name: status.update(f"Imported {escape(name)}"),
+        )  # fmt: skip
+    for skipped in report.skipped:
+        err_console.print(f"[yellow]Skipped[/] {escape(str(skipped))}", highlight=False)
+    console.print(
+        f"{len(report.imported)} runs imported, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped."
+    )
 
 
 def _key_value(text: str) -> tuple[str, object]:

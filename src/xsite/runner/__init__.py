@@ -28,14 +28,13 @@ from xsite.runner.scrape import Scraper, compile_patterns
 from xsite.store.capture import capture as capture_environment
 from xsite.store.fs import STORE_ENV_VAR, resolve_location
 from xsite.store.reader import StoreReader
+from xsite.store.values import parse_value
 from xsite.store.writer import RUN_ID_ENV_VAR, Run, RunStatus, start_run
 
 LOG_ARTIFACT: Final = "output.log"
 FORWARDED_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _CHUNK: Final = 1 << 16
 _FLAG: Final = re.compile(r"^--?(?P<key>[A-Za-z_][\w.-]*)(?:=(?P<value>.*))?$", re.DOTALL)
-_INT: Final = re.compile(r"[-+]?\d+")
-_FLOAT: Final = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -142,18 +141,6 @@ def args_params(args: Sequence[str]) -> dict[str, Any]:
                 continue
         params[key] = parse_value(value)
     return params
-
-
-def parse_value(text: str) -> bool | int | float | str:
-    """A command-line value as the param it means: ``true``/``false`` a bool, ``32`` an
-    int, ``1e-3`` or ``0.5`` a float, anything else the text itself."""
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    if _INT.fullmatch(text):
-        return int(text)
-    if _FLOAT.fullmatch(text):
-        return float(text)
-    return text
 
 
 def _pump(

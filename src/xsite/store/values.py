@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 ParamValue = None | bool | int | float | str | list[Any] | dict[str, Any]
 
@@ -98,3 +99,19 @@ def coerce_step(step: object) -> int:
 def _short_repr(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_INT: Final = re.compile(r"[-+]?\d+")
+_FLOAT: Final = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def parse_value(text: str) -> bool | int | float | str:
+    """Text as the param it means (command-line values, other trackers' params):
+    ``true``/``false`` a bool, ``32`` an int, ``1e-3`` or ``0.5`` a float, else the text."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    return text
