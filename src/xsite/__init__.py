@@ -24,6 +24,7 @@ from xsite.store import (
     load_runs,
     resume,
 )
+from xsite.store.sql import sql
 from xsite.version import __version__
 
 __all__ = [
@@ -51,4 +52,5 @@ __all__ = [
     "load_runs",
     "plugin_manager",
     "resume",
+    "sql",
 ]

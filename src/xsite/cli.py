@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -31,7 +32,11 @@ from xsite.serve import LOOPBACK, Events, serve
 from xsite.site.build import BuildReport, build
 from xsite.store import compact as compact_store
 from xsite.store import load_runs
+from xsite.store.sql import sql as run_sql
 from xsite.store.values import parse_value
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(
     help="Publish machine-learning experiments: Parquet run store → static site.",
@@ -66,10 +71,16 @@ def list_runs(
     metrics: Annotated[
         int, typer.Option(help="How many metric columns to show (last values).")
     ] = 3,
+    json: Annotated[
+        bool, typer.Option("--json", help="Every column as JSON, one object a run: for scripts.")
+    ] = False,
 ) -> None:
     """List the runs in a store as a table, oldest first."""
     with _user_errors():
         runs = load_runs(dir, project=project, query=query)
+    if json:
+        _print_frame(runs, "json")
+        return
     if runs.empty and query is not None:
         console.print("No run matches the query.")
         return
@@ -479,6 +490,43 @@ def import_(
     )
 
 
+@app.command("query")
+def query_store(
+    sql: Annotated[
+        str,
+        typer.Argument(
+            help="One SELECT over the views runs and metrics, e.g. 'SELECT name, "
+            '"metrics.val/acc" FROM runs ORDER BY 2 DESC LIMIT 5\'.',
+            show_default=False,
+        ),
+    ],
+    dir: StoreDir = None,
+    json: Annotated[bool, typer.Option("--json", help="Rows as a JSON array of objects.")] = False,
+    csv: Annotated[bool, typer.Option("--csv", help="Rows as CSV with a header.")] = False,
+) -> None:
+    """Run a read-only SQL query (DuckDB) over the store. [bold]runs[/]: one row per run, as
+    load_runs() gives it (columns "params.<key>", "metrics.<key>"). [bold]metrics[/]: every
+    point (run_id, key, step, value, time), read from the Parquet parts in place. Statements
+    that would change anything are refused."""
+    with _user_errors():
+        result = run_sql(sql, dir)
+    _print_frame(result, "json" if json else "csv" if csv else "table")
+
+
+def _print_frame(frame: pd.DataFrame, form: str) -> None:
+    if form == "json":
+        sys.stdout.write(frame.to_json(orient="records", date_format="iso", date_unit="us") + "\n")
+    elif form == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    else:
+        table = Table(title=f"{len(frame)} rows", header_style="bold")
+        for column in frame.columns:
+            table.add_column(str(column))
+        for row in frame.itertuples(index=False):
+            table.add_row(*(escape(_format_number(value)) for value in row))
+        console.print(table)
+
+
 def _key_value(text: str) -> tuple[str, object]:
     key, equals, value = text.partition("=")
     if not equals or not key:
@@ -510,6 +558,10 @@ def _format_duration(seconds: float) -> str:
 def _format_number(value: object) -> str:
     if value is None:
         return ""
+    if hasattr(value, "tolist"):  # a NumPy array (a list column) or scalar
+        value = value.tolist()
+    if isinstance(value, list):
+        return ", ".join(map(_format_number, value))
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
