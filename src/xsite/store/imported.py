@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from time import time_ns
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import pyarrow as pa
 
@@ -27,17 +27,26 @@ from xsite.store import schema
 from xsite.store.fs import StoreFS
 from xsite.store.marker import ensure_store
 from xsite.store.reader import StoreReader
-from xsite.store.schema import RUNS_DIR, PartKind, PartName, safe_artifact_name
+from xsite.store.schema import RUNS_DIR, TIMESTAMP, PartKind, PartName, safe_artifact_name
 from xsite.store.summary import summarize, summary_filename
 from xsite.store.values import encode_param, flatten_params
 
 Outcome = Literal["imported", "updated", "unchanged"]
+POINT_SCHEMA: Final = pa.schema(
+    [("key", pa.string()), ("step", pa.int64()), ("value", pa.float64()), ("time", TIMESTAMP)]
+)
+"""The columns of :attr:`ImportedRun.metrics`."""
+
+
+def points_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Metric points (``key, step, value, time`` dicts) as :attr:`ImportedRun.metrics`."""
+    return pa.Table.from_pylist(rows, schema=POINT_SCHEMA)
 
 
 @dataclass
 class ImportedRun:
-    """A run as another tool kept it. ``metrics`` holds ``key, step, value, time`` columns
-    (``time`` as timestamps, in logging order)."""
+    """A run as another tool kept it. ``metrics`` has the columns of :data:`POINT_SCHEMA`,
+    in logging order."""
 
     source: str
     """Where it came from, unique within the tool (e.g. ``mlflow:<run uuid>``): the run id

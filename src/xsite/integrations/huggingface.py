@@ -1,0 +1,83 @@
+"""Hugging Face Transformers → xsite: ``Trainer(..., callbacks=[XsiteCallback("glue")])``.
+
+The run starts with training: params are the ``TrainingArguments`` and the model's config
+(under ``model.``); every ``Trainer`` log (loss, learning rate, eval metrics) is logged at
+the global step, and the run ends ``finished`` with training. Only the main process logs.
+Set ``report_to="none"`` in ``TrainingArguments`` to keep the Trainer from also starting
+the integrations it finds installed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+import xsite
+from xsite.integrations import plain_params
+from xsite.store.writer import Run
+
+
+class XsiteCallback(TrainerCallback):
+    """Logs each ``Trainer.train()`` as an xsite run (``xsite.init`` arguments as keywords)."""
+
+    def __init__(
+        self,
+        project: str = "default",
+        name: str | None = None,
+        *,
+        tags: Iterable[str] = (),
+        notes: str | None = None,
+        dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self._settings: dict[str, Any] = {
+            "project": project, "name": name, "tags": list(tags), "notes": notes, "dir": dir
+        }  # fmt: skip
+        self.run: Run | None = None
+        """The run of the current (or last) training."""
+
+    def on_train_begin(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        **kwargs: Any,
+    ) -> None:
+        if not state.is_world_process_zero:
+            return
+        params: dict[str, Any] = {"args": plain_params(args.to_dict())}
+        model = kwargs.get("model")
+        if model is not None and getattr(model, "config", None) is not None:
+            params["model"] = plain_params(model.config.to_dict())
+        name = self._settings["name"] or args.run_name
+        self.run = xsite.init(**{**self._settings, "name": name}, params=params)
+
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if self.run is None or not state.is_world_process_zero:
+            return
+        numbers = {
+            key: float(value)
+            for key, value in (logs or {}).items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+        if numbers:
+            self.run.log(numbers, step=state.global_step)
+
+    def on_train_end(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        **kwargs: Any,
+    ) -> None:
+        if self.run is not None:
+            self.run.finish("finished")
