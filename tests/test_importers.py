@@ -213,6 +213,40 @@ def test_csv_and_json_lines(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
+TRACKIO = """
+import trackio
+for name, lr in (("r1", 0.1), ("r2", 0.01)):
+    trackio.init(project="demo", name=name, config={"lr": lr, "layers": 3})
+    for step in range(5):
+        trackio.log({"loss": lr / (step + 1), "acc": step / 10}, step=step)
+    trackio.finish()
+"""
+
+
+def test_a_trackio_project_file(tmp_path: Path) -> None:
+    pytest.importorskip("trackio")
+    data = tmp_path / "trackio"
+    done = subprocess.run(
+        [sys.executable, "-c", TRACKIO],
+        env={**os.environ, "TRACKIO_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    report = import_runs("trackio", data, dir=tmp_path / "store")
+    assert sorted(report.imported) == ["demo/r1", "demo/r2"] and report.skipped == []
+    frame = xsite.load_runs(tmp_path / "store").set_index("name")
+    assert frame.loc["r2", "params.lr"] == 0.01 and frame.loc["r2", "params.layers"] == 3
+    points = xsite.load_metrics(dir=tmp_path / "store")
+    for name, lr in (("r1", 0.1), ("r2", 0.01)):
+        mine = points[(points["run_id"] == frame.loc[name, "run_id"]) & (points["key"] == "loss")]
+        assert list(zip(mine["step"], mine["value"], strict=True)) == [
+            (step, pytest.approx(lr / (step + 1))) for step in range(5)
+        ]
+    assert len(import_runs("trackio", data / "demo.db", dir=tmp_path / "store").unchanged) == 2
+
+
 def test_xsite_import_on_the_command_line(mlflow_copy: Path, tmp_path: Path) -> None:
     command = [sys.executable, "-m", "xsite.cli", "import"]
     done = subprocess.run(

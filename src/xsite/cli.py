@@ -454,14 +454,16 @@ def import_(
     tool: Annotated[
         str,
         typer.Argument(
-            help="What kept the runs: mlflow, tensorboard, csv or jsonl.", show_default=False
+            help="What kept the runs: mlflow, tensorboard, trackio, csv or jsonl.",
+            show_default=False,
         ),
     ],
     source: Annotated[
         str,
         typer.Argument(
             help="mlflow: an mlruns folder, an mlflow.db file or a tracking URI; tensorboard: "
-            "a log directory; csv/jsonl: a file or a folder of them.",
+            "a log directory; trackio: a <project>.db file or its folder; csv/jsonl: a file or a "
+            "folder of them.",
             show_default=False,
         ),
     ],

@@ -23,6 +23,7 @@ from xsite.store.imported import ImportedRun, Outcome, write_imported_run
 IMPORTERS: Final = {
     "mlflow": ("xsite.importers.mlflow", "mlflow"),
     "tensorboard": ("xsite.importers.tensorboard", "tensorboard"),
+    "trackio": ("xsite.importers.trackio", None),
     "csv": ("xsite.importers.tables", None),
     "jsonl": ("xsite.importers.tables", None),
 }
