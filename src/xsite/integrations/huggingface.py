@@ -9,32 +9,23 @@ the integrations it finds installed.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Unpack
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 import xsite
 from xsite.integrations import plain_params
-from xsite.store.writer import Run
+from xsite.store.writer import InitOptions, Run
 
 
 class XsiteCallback(TrainerCallback):
-    """Logs each ``Trainer.train()`` as an xsite run (``xsite.init`` arguments as keywords)."""
+    """Logs each ``Trainer.train()`` as an xsite run (``xsite.init``'s arguments: ``name``,
+    ``params``, ``tags``, ``notes``, ``dir``…)."""
 
-    def __init__(
-        self,
-        project: str = "default",
-        name: str | None = None,
-        *,
-        tags: Iterable[str] = (),
-        notes: str | None = None,
-        dir: str | os.PathLike[str] | None = None,
-    ) -> None:
-        self._settings: dict[str, Any] = {
-            "project": project, "name": name, "tags": list(tags), "notes": notes, "dir": dir
-        }  # fmt: skip
+    def __init__(self, project: str = "default", **init: Unpack[InitOptions]) -> None:
+        self._project = project
+        self._init = init
         self.run: Run | None = None
         """The run of the current (or last) training."""
 
@@ -51,8 +42,12 @@ class XsiteCallback(TrainerCallback):
         model = kwargs.get("model")
         if model is not None and getattr(model, "config", None) is not None:
             params["model"] = plain_params(model.config.to_dict())
-        name = self._settings["name"] or args.run_name
-        self.run = xsite.init(**{**self._settings, "name": name}, params=params)
+        options: InitOptions = {
+            **self._init,
+            "params": {**params, **(self._init.get("params") or {})},
+        }
+        options["name"] = options.get("name") or args.run_name
+        self.run = xsite.init(self._project, **options)
 
     def on_log(
         self,

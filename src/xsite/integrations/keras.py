@@ -10,36 +10,30 @@ when ``fit`` raises, it ends ``failed`` as the process exits.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Unpack
 
 import keras
 
 import xsite
 from xsite.integrations import plain_params
-from xsite.store.writer import Run
+from xsite.store.writer import InitOptions, Run
 
 
 class XsiteCallback(keras.callbacks.Callback):
-    """Logs each ``fit`` as an xsite run (``xsite.init`` arguments as keywords)."""
+    """Logs each ``fit`` as an xsite run (``xsite.init``'s arguments: ``name``, ``params``,
+    ``tags``, ``notes``, ``dir``…)."""
 
     def __init__(
         self,
         project: str = "default",
-        name: str | None = None,
         *,
-        params: Mapping[str, Any] | None = None,
-        tags: Iterable[str] = (),
-        notes: str | None = None,
-        dir: str | os.PathLike[str] | None = None,
         log_every_n_batches: int | None = None,
+        **init: Unpack[InitOptions],
     ) -> None:
         super().__init__()
-        self._settings: dict[str, Any] = {
-            "project": project, "name": name, "tags": list(tags), "notes": notes, "dir": dir
-        }  # fmt: skip
-        self._params = dict(params or {})
+        self._project = project
+        self._init = init
         self._every = log_every_n_batches
         self._batches = 0
         self.run: Run | None = None
@@ -52,7 +46,8 @@ class XsiteCallback(keras.callbacks.Callback):
         if optimizer is not None:
             found["optimizer"] = plain_params(optimizer.get_config())
         self._batches = 0
-        self.run = xsite.init(**self._settings, params={**found, **plain_params(self._params)})
+        params = {**found, **plain_params(self._init.get("params") or {})}
+        self.run = xsite.init(self._project, **{**self._init, "params": params})
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._batches += 1

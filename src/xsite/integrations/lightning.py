@@ -7,49 +7,40 @@ logs becomes metrics at the trainer's global step, and the run ends with the fit
 
 from __future__ import annotations
 
-import os
 from argparse import Namespace
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Unpack
 
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
 import xsite
 from xsite.integrations import plain_params
-from xsite.store.writer import Run
+from xsite.store.writer import InitOptions, Run
 
 _STATUS = {"success": "finished", "finished": "finished", "failed": "failed"}
 
 
 class XsiteLogger(Logger):
-    """Logs a Lightning fit as an xsite run (``xsite.init`` arguments as keywords)."""
+    """Logs a Lightning fit as an xsite run (``xsite.init``'s arguments: ``name``, ``tags``,
+    ``notes``, ``dir``…)."""
 
-    def __init__(
-        self,
-        project: str = "default",
-        name: str | None = None,
-        *,
-        tags: Iterable[str] = (),
-        notes: str | None = None,
-        dir: str | os.PathLike[str] | None = None,
-    ) -> None:
+    def __init__(self, project: str = "default", **init: Unpack[InitOptions]) -> None:
         super().__init__()
-        self._settings: dict[str, Any] = {
-            "project": project, "name": name, "tags": list(tags), "notes": notes, "dir": dir
-        }  # fmt: skip
+        self._project = project
+        self._init = init
         self._run: Run | None = None
 
     @property
     def experiment(self) -> Run:
         """The xsite run, started on first use."""
         if self._run is None:
-            self._run = xsite.init(**self._settings)
+            self._run = xsite.init(self._project, **self._init)
         return self._run
 
     @property
     def name(self) -> str:
-        return self._settings["project"]
+        return self._project
 
     @property
     def version(self) -> str:

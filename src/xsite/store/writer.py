@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from time import monotonic, time_ns
 from types import FrameType, TracebackType
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -369,6 +369,18 @@ class Run:
                 )
             finally:
                 self._write_lock.release()
+
+
+class InitOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`init`, for adapters that start runs on its behalf."""
+
+    name: str | None
+    params: Mapping[str, Any] | None
+    tags: Iterable[str]
+    notes: str | None
+    dir: str | os.PathLike[str] | None
+    capture: bool
+    flush_interval: float
 
 
 def init(
