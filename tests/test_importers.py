@@ -27,7 +27,9 @@ def write_mlflow(uri: str, artifact: Path) -> dict[str, str]:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
-    experiment = client.create_experiment("mnist")
+    # Artifacts beside the store: MLflow's default is ./mlruns under the working directory.
+    location = (artifact.parent / "artifacts").as_uri()
+    experiment = client.create_experiment("mnist", artifact_location=location)
     ids = {}
     for spec in MLFLOW_RUNS:
         run = client.create_run(experiment, run_name=spec["name"], tags={"team": "vision"})
