@@ -27,7 +27,8 @@ from xsite.store.summary import SUMMARY_NAME, RunSummary
 
 DEFAULT_HEARTBEAT_TIMEOUT: Final = 60.0
 _VANISHED_RETRIES: Final = 50
-_READ_THREADS: Final = min(8, 2 * (os.cpu_count() or 1))
+IO_THREADS: Final = min(8, 2 * (os.cpu_count() or 1))
+"""Files read (or runs compacted) at once: the time goes to waiting on disk or network."""
 
 
 _SNAPSHOT_SCHEMA: Final = schema.RUN_SCHEMA.append(pa.field("last_seen", schema.TIMESTAMP))
@@ -215,7 +216,7 @@ class StoreReader:
             if columns is None
             else pa.schema([SCHEMAS[kind].field(c) for c in columns])
         )
-        with ThreadPoolExecutor(_READ_THREADS) as pool:
+        with ThreadPoolExecutor(IO_THREADS) as pool:
             tables = list(
                 pool.map(lambda r: self.read_run(self.list_run(r), kind, target, wanted), ids)
             )
@@ -318,7 +319,7 @@ class StoreReader:
     def snapshots(self, run_ids: Iterable[str] | None = None) -> pa.Table:
         """:meth:`snapshot` of each run (default: all) as a table."""
         ids = self.run_ids() if run_ids is None else [self._checked_id(r) for r in run_ids]
-        with ThreadPoolExecutor(_READ_THREADS) as pool:
+        with ThreadPoolExecutor(IO_THREADS) as pool:
             records = [r for r in pool.map(lambda r: self.snapshot(self.list_run(r)), ids) if r]
         return pa.Table.from_pylist(records, schema=_SNAPSHOT_SCHEMA)
 
