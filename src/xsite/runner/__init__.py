@@ -106,17 +106,18 @@ def run_command(
         run.finish("failed")
         raise FileNotFoundError(f"cannot run {command[0]!r}: {error.strerror}") from error
     signalled: list[int] = []
-    with _forwarding(child, signalled), tempfile.TemporaryFile() as log:
-        lock = threading.Lock()
-        pumps = [
-            _pump(child.stdout, stdout or sys.stdout.buffer, (log, lock), run, scraper),
-            _pump(child.stderr, stderr or sys.stderr.buffer, (log, lock), run, scraper),
-        ]
-        returncode = child.wait()
-        for pump in pumps:
-            pump.join()
-        log.seek(0)
-        run.log_artifact_bytes(LOG_ARTIFACT, log.read())
+    with _PassSignalsOn(child, signalled), tempfile.TemporaryDirectory() as folder:
+        log_path = Path(folder, LOG_ARTIFACT)
+        with log_path.open("wb") as log:
+            lock = threading.Lock()
+            pumps = [
+                _pump(child.stdout, stdout or sys.stdout.buffer, (log, lock), run, scraper),
+                _pump(child.stderr, stderr or sys.stderr.buffer, (log, lock), run, scraper),
+            ]
+            returncode = child.wait()
+            for pump in pumps:
+                pump.join()
+        run.log_artifact(log_path)
     _take_changes_of_the_command(run, location)
     run.finish(_status(returncode, signalled))
     return CommandRun(run, 128 - returncode if returncode < 0 else returncode)
@@ -180,10 +181,13 @@ def _pump(
 
 def _log_line(run: Run, scraper: Scraper, line: bytes) -> None:
     for step, metrics in scraper.feed(line.decode("utf-8", "replace")):
-        run.log(metrics, step=step)
+        try:
+            run.log(metrics, step=step)
+        except (TypeError, ValueError) as error:  # keep the output flowing, whatever a line says
+            sys.stderr.write(f"xsite: metrics of a line left out: {error}\n")
 
 
-class _forwarding:
+class _PassSignalsOn:
     """Pass the signals a user sends ``xsite run`` on to the command, noting them."""
 
     def __init__(self, child: subprocess.Popen[bytes], signalled: list[int]) -> None:
