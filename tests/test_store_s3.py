@@ -256,6 +256,8 @@ def test_a_writer_sends_one_put_per_file_and_no_heads(s3_server: str, s3_log: Re
     assert len(puts) == len(set(puts)) == len(run_keys)  # heartbeats aside, none is rewritten
     assert not [request for request in requests if request[0] == "HEAD"]
     assert not [request for request in requests if request[0] == "POST"]  # no multipart
+    # Its summary is made from what it wrote: no part is read back.
+    assert not [path for method, path in requests if method == "GET" and ".parquet" in path]
 
 
 def test_load_runs_after_compaction_reads_the_index_not_the_runs(

@@ -16,6 +16,7 @@ import pytest
 
 import xsite
 from xsite.store import load as load_module
+from xsite.store.summary import summarize
 
 
 def from_parts(store: Path) -> pd.DataFrame:
@@ -83,6 +84,36 @@ def test_ended_runs_have_summaries_that_give_the_same_frame(store: Path) -> None
     assert frame.loc[frame["name"] == "run-0", "params.epochs"].item() == 3  # an int stays int
     assert math.isnan(frame.loc[frame["name"] == "run-0", "metrics.odd"].item())
     assert set(frame["status"]) == {"finished", "failed", "running"}
+
+
+def test_a_writer_summarises_what_it_wrote_as_a_reader_would(tmp_path: Path) -> None:
+    """The summary made from what the writer wrote (no reading back) is the one a reader
+    makes from the parts; a resumed run's is made by reading back, and covers both sessions."""
+    store = tmp_path / "store"
+    with xsite.init(project="p", params={"lr": 0.1}, capture=False, dir=store) as run:
+        for step in range(30):
+            run.log({"loss": math.nan if step % 7 == 0 else 1 / (step + 1), "big": 10**20})
+            if step % 10 == 9:
+                run.flush()  # several metrics parts: their summaries are merged
+        run.log_params({"lr": 0.2, "opt": {"name": "adam"}})
+        run.add_tags("done")
+    reader = xsite.StoreReader(store)
+
+    def written_and_read() -> tuple[dict, dict]:
+        [path] = sorted((store / "runs" / run.id).glob("summary-*.json"))[-1:]
+        from_memory = json.loads(path.read_bytes())
+        from_parts = summarize(reader, reader.list_run(run.id, again=True))
+        assert from_parts is not None
+        return from_memory, json.loads(from_parts.to_json())
+
+    written, read = written_and_read()
+    assert written == read and written["metrics"]["loss"][4] == 30
+    assert written["params"] == {"lr": "0.2", "opt.name": '"adam"'}
+    with xsite.resume(run.id, dir=store) as again:
+        again.log({"loss": 0.001})
+    written, read = written_and_read()
+    assert written == read and written["metrics"]["loss"][0] == 0.001
+    assert written["metrics"]["loss"][4] == 31  # both sessions' points
 
 
 def test_a_summary_is_used_only_while_it_covers_the_parts(store: Path) -> None:

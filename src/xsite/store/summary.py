@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -151,6 +152,32 @@ def metric_summaries(table: pa.Table) -> dict[str, MetricSummary]:
             count=len(group),
         )
     return dict(sorted(found.items()))
+
+
+def merge_metrics(
+    earlier: dict[str, MetricSummary], later: dict[str, MetricSummary]
+) -> dict[str, MetricSummary]:
+    """The summaries of two stretches of points, ``later`` logged after ``earlier``."""
+    merged = dict(earlier)
+    for key, new in later.items():
+        old = merged.get(key)
+        merged[key] = (
+            new
+            if old is None
+            else MetricSummary(
+                last=new.last,
+                min=_nan_aware(min, old.min, new.min),
+                max=_nan_aware(max, old.max, new.max),
+                last_step=new.last_step,
+                count=old.count + new.count,
+            )
+        )
+    return dict(sorted(merged.items()))
+
+
+def _nan_aware(pick: Callable[[float, float], float], a: float, b: float) -> float:
+    """``pick`` of two values, where NaN means "no value"."""
+    return b if math.isnan(a) else a if math.isnan(b) else pick(a, b)
 
 
 def _number(value: float) -> float | str:

@@ -20,6 +20,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from time import monotonic, time_ns
@@ -37,10 +38,19 @@ from xsite.store.fs import StoreFS
 from xsite.store.marker import ensure_store
 from xsite.store.reader import StoreReader
 from xsite.store.schema import RUNS_DIR, PartKind, PartName, safe_artifact_name
-from xsite.store.summary import summarize, summary_filename
+from xsite.store.summary import (
+    RECORD_FIELDS,
+    MetricSummary,
+    RunSummary,
+    merge_metrics,
+    metric_summaries,
+    summarize,
+    summary_filename,
+)
 from xsite.store.values import (
     coerce_metric,
     coerce_step,
+    decode_param,
     encode_param,
     flatten_params,
 )
@@ -81,6 +91,7 @@ class Run:
         next_step: int = 0,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         attached: bool = False,
+        fresh: bool = True,
     ) -> None:
         self.id: Final = run_id
         self.project: Final = project
@@ -92,6 +103,7 @@ class Run:
         self._store = store
         self._system = system
         self._attached = attached
+        self._tally = _Tally() if fresh else None
         self._writer = secrets.token_hex(6)
         self._seq = 0
         self._next_step = next_step
@@ -294,6 +306,8 @@ class Run:
             self._seq += 1
             part = PartName(time_ns=time_ns(), writer=self._writer, seq=self._seq, kind=kind)
             self._store.write_table(self._run_path(part.filename), table)
+            if self._tally is not None:
+                self._tally.add(part, table)
 
     def _write_snapshot(self, ended_at: datetime | None = None) -> None:
         row = {
@@ -311,12 +325,19 @@ class Run:
         self._write_part("run", pa.Table.from_pylist([row], schema=schema.RUN_SCHEMA))
 
     def _write_summary(self) -> None:
-        """The run's summary (:mod:`xsite.store.summary`), made by reading the run back, so
-        it also covers other writers' and earlier sessions' parts. Readers that find none
-        read the parts: a failure here loses nothing."""
+        """The run's summary (:mod:`xsite.store.summary`). When the run's folder holds just
+        what this writer wrote, it is made from what it wrote; otherwise (a resumed run,
+        another writer) by reading the run back, so that it covers every part. Readers that
+        find none read the parts: a failure here loses nothing."""
         try:
-            reader = StoreReader(self._store.location)
-            summary = summarize(reader, reader.list_run(self.id))
+            listed = self._store.list_files(self._run_path(), recursive=False)
+            names = frozenset(
+                info.base_name for info in listed if PartName.parse(info.base_name) is not None
+            )
+            summary = self._tally.summary(self.id, names) if self._tally is not None else None
+            if summary is None:
+                reader = StoreReader(self._store.location)
+                summary = summarize(reader, reader.list_run(self.id))
             if summary is not None:
                 self._seq += 1
                 name = summary_filename(time_ns(), self._writer, self._seq)
@@ -381,6 +402,38 @@ class InitOptions(TypedDict, total=False):
     dir: str | os.PathLike[str] | None
     capture: bool
     flush_interval: float
+
+
+@dataclass
+class _Tally:
+    """What one writer of a new run wrote, so that its summary needs no reading back."""
+
+    parts: set[str] = field(default_factory=set)
+    record: dict[str, Any] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, MetricSummary] = field(default_factory=dict)
+
+    def add(self, part: PartName, table: pa.Table) -> None:
+        self.parts.add(part.filename)
+        if part.kind == "run":
+            self.record = table.slice(table.num_rows - 1).to_pylist()[0]
+        elif part.kind == "params":
+            for row in table.select(["key", "value"]).to_pylist():
+                self.params[row["key"]] = decode_param(row["value"])
+        elif part.kind == "metrics":
+            self.metrics = merge_metrics(self.metrics, metric_summaries(table))
+
+    def summary(self, run_id: str, listed: frozenset[str]) -> RunSummary | None:
+        """The summary of an ended run whose folder lists exactly these parts, else None."""
+        if listed != self.parts or self.record is None or self.record["ended_at"] is None:
+            return None
+        return RunSummary(
+            run_id=run_id,
+            covers=listed,
+            record={key: self.record[key] for key in RECORD_FIELDS},
+            params=dict(self.params),
+            metrics=dict(self.metrics),
+        )
 
 
 def init(
@@ -514,6 +567,7 @@ def _reopen(
         next_step=reader.last_step(run_id) + 1,
         flush_interval=flush_interval,
         attached=attached,
+        fresh=False,
     )
     run._start(params=params, git_diff=None)
     return run
