@@ -133,6 +133,8 @@ def test_importing_again_changes_only_what_changed(mlflow_copy: Path, tmp_path: 
     assert third.updated == ["mnist/lr-0.1"] and third.unchanged == ["mnist/lr-0.01"]
     assert_same_as_mlflow(uri, store)  # the new point is there once, no old point twice
     assert len(list((store / "runs").iterdir())) == 2
+    moved = import_runs("mlflow", mlflow_copy, dir=store, project="archive")
+    assert len(moved.updated) == 2 and set(xsite.load_runs(store)["project"]) == {"archive"}
 
 
 def test_tensorboard_log_directories(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
 import xsite
+import xsite.importers
 from tests.test_build import make_store, tree
 from tests.test_store_interop import DOCS, documented_sql
 from xsite import SiteConfig
@@ -323,3 +324,16 @@ def test_an_artifact_larger_than_one_upload_part_arrives_whole(
     assert ("POST", f"/{BUCKET}/big/runs/{run.id}/artifacts/weights.bin") in s3_log.take()
     with xsite.StoreReader(uri).open_artifact(run.id, "weights.bin") as stream:
         assert stream.read() == data
+
+
+def test_sql_and_imports_work_on_object_storage(s3_store: tuple[str, Path], tmp_path: Path) -> None:
+    uri, local = s3_store
+    query = "SELECT run_id, key, count(*) AS points FROM metrics GROUP BY ALL ORDER BY ALL"
+    pd.testing.assert_frame_equal(xsite.sql(query, uri), xsite.sql(query, local))
+    (tmp_path / "table.csv").write_text("step,loss\n0,1.0\n1,0.5\n")
+    report = xsite.importers.import_runs("csv", tmp_path / "table.csv", dir=uri, project="csv")
+    assert report.imported == ["csv/table"]
+    again = xsite.importers.import_runs("csv", tmp_path / "table.csv", dir=uri, project="csv")
+    assert again.unchanged == ["csv/table"]
+    runs = xsite.load_runs(uri)
+    assert runs.loc[runs["name"] == "table", "metrics.loss"].item() == 0.5

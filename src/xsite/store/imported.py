@@ -87,7 +87,7 @@ def write_imported_run(dir: str | os.PathLike[str] | None, run: ImportedRun) -> 
     if before.parts:
         earlier = reader.snapshot(before)
         system = json.loads(earlier["system"] or "{}") if earlier else {}
-        if system.get("imported_from", {}).get("fingerprint") == run.fingerprint:
+        if system.get("imported_from", {}).get("fingerprint") == _state(run):
             return "unchanged"
     writer = "i" + secrets.token_hex(5)
     store.make_dirs(store.path(RUNS_DIR, run_id))
@@ -119,10 +119,16 @@ def write_imported_run(dir: str | os.PathLike[str] | None, run: ImportedRun) -> 
     return "updated" if before.parts else "imported"
 
 
+def _state(run: ImportedRun) -> str:
+    """The source's fingerprint and where the run goes: importing it into another project,
+    or under another name, is a change too."""
+    return hashlib.sha256(json.dumps([run.fingerprint, run.project, run.name]).encode()).hexdigest()
+
+
 def _tables(
     run: ImportedRun, run_id: str, artifacts: list[tuple[str, int, str]]
 ) -> dict[PartKind, pa.Table]:
-    system = {**run.system, "imported_from": {"source": run.source, "fingerprint": run.fingerprint}}
+    system = {**run.system, "imported_from": {"source": run.source, "fingerprint": _state(run)}}
     updated = run.ended_at or run.started_at
     record = {
         "run_id": run_id,
