@@ -42,6 +42,7 @@ INDEX_SCHEMA: Final = pa.schema(
         pa.field("params", pa.string()),  # JSON object: key → value (NaN, Infinity as tokens)
         pa.field("last", pa.string()),  # JSON object: metric key → last value
         pa.field("metrics", pa.string()),  # JSON: key → [last, min, max, last step, count]
+        pa.field("datasets", pa.string()),  # JSON: the datasets in brief, as in a summary
     ]
 )
 _FIELDS: Final = (
@@ -62,6 +63,7 @@ class IndexedRun:
     """``project, name, status, started_at, ended_at, duration_s, tags, notes``."""
     params: dict[str, Any]
     last: dict[str, float]
+    datasets: list[dict[str, Any]]
 
 
 def write_index(reader: StoreReader, summaries: dict[str, tuple[int, RunSummary]]) -> str:
@@ -78,6 +80,7 @@ def write_index(reader: StoreReader, summaries: dict[str, tuple[int, RunSummary]
                 "params": encode_param(summary.params),
                 "last": encode_param({k: m.last for k, m in summary.metrics.items()}),
                 "metrics": json.dumps(encode_metrics(summary.metrics), allow_nan=False),
+                "datasets": json.dumps(summary.datasets),
             }
         )
     folder = store.path(INDEX_DIR)
@@ -94,11 +97,16 @@ def read_index(reader: StoreReader) -> dict[str, IndexedRun]:
     files = _index_files(reader)
     if not files:
         return {}
-    columns = ["run_id", "stamp", *_FIELDS, "params", "last"]
+    columns = ["run_id", "stamp", *_FIELDS, "params", "last", "datasets"]
     columns.remove("duration_s")
     try:
         with reader.store.open_input_file(files[-1]) as source:
-            table = pq.read_table(source, schema=INDEX_SCHEMA, columns=columns)
+            file = pq.ParquetFile(source)
+            if "datasets" not in file.schema_arrow.names:  # written before datasets were
+                columns.remove("datasets")
+            table = file.read(columns=columns).cast(
+                pa.schema([INDEX_SCHEMA.field(name) for name in columns])
+            )
     except FileNotFoundError:
         return {}  # replaced by a newer one meanwhile: the runs' own files serve
     except (pa.ArrowException, OSError, ValueError) as exc:
@@ -117,11 +125,18 @@ def read_index(reader: StoreReader) -> dict[str, IndexedRun]:
     data["duration_s"] = pc.divide(elapsed.cast(pa.float64()), 1e6).to_pylist()
     # One parse per column rather than per row: 10,000 small parses cost more than one.
     params, last = (decode_param("[" + ",".join(data[key]) + "]") for key in ("params", "last"))
+    datasets = (
+        json.loads("[" + ",".join(data["datasets"]) + "]")
+        if "datasets" in data
+        else [[] for _ in data["run_id"]]
+    )
     rows = zip(*(data[name] for name in _FIELDS), strict=True)
     return {
-        run_id: IndexedRun(stamp, dict(zip(_FIELDS, row, strict=True)), run_params, run_last)
-        for run_id, stamp, row, run_params, run_last in zip(
-            data["run_id"], data["stamp"], rows, params, last, strict=True
+        run_id: IndexedRun(
+            stamp, dict(zip(_FIELDS, row, strict=True)), run_params, run_last, run_datasets
+        )
+        for run_id, stamp, row, run_params, run_last, run_datasets in zip(
+            data["run_id"], data["stamp"], rows, params, last, datasets, strict=True
         )
     }
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from xsite.query import filter_runs, parse
+from xsite.store.datasets import brief
 from xsite.store.index import IndexedRun, read_index
 from xsite.store.reader import DEFAULT_HEARTBEAT_TIMEOUT, StoreReader
 from xsite.store.schema import SCHEMAS
@@ -50,8 +51,10 @@ def load_runs(
 
     Columns: ``run_id, project, name, status, started_at, ended_at, duration_s, tags, notes``,
     then ``params.<key>`` (the latest value of each param) and ``metrics.<key>`` (the last
-    logged value of each metric). A run whose writer stopped sending heartbeats for
-    ``heartbeat_timeout`` seconds without finishing shows as ``crashed``.
+    logged value of each metric); when runs logged datasets, ``datasets`` (``name/split``
+    each) and ``leakage`` (the most rows two splits of a run share: 0 when none do). A run
+    whose writer stopped sending heartbeats for ``heartbeat_timeout`` seconds without
+    finishing shows as ``crashed``.
 
     An ended run is read from the store index (``xsite compact``) or its summary while
     those cover its files, else from its parts (docs/store-format.md, "Summaries"); a repeat
@@ -86,6 +89,8 @@ def load_runs(
         )
         for key in metric_keys
     ]
+    if any(entry.datasets for entry in entries):
+        extra += _dataset_columns(entries, frame.index)
     if extra:
         frame = pd.concat([frame, *extra], axis=1)
     frame = frame.sort_values(["started_at", "run_id"], kind="stable", ignore_index=True)
@@ -97,6 +102,7 @@ class _Entry:
     row: dict[str, Any]
     params: dict[str, Any]
     last: dict[str, float]
+    datasets: list[dict[str, Any]]
 
 
 _ENDED: dict[str, dict[str, tuple[int, _Entry]]] = {}
@@ -118,7 +124,8 @@ def _entries(reader: StoreReader) -> list[_Entry]:
         else:
             index = read_index(reader) if index is None else index
             if (row := index.get(run_id)) is not None and row.stamp == stamp:
-                entry = _Entry({"run_id": run_id, **row.fields}, row.params, row.last)
+                fields = {"run_id": run_id, **row.fields}
+                entry = _Entry(fields, row.params, row.last, row.datasets)
         entry = entry or _run_entry(reader, run_id)
         if entry is None:
             continue
@@ -129,10 +136,28 @@ def _entries(reader: StoreReader) -> list[_Entry]:
     return entries
 
 
+def _dataset_columns(entries: list[_Entry], index: pd.Index) -> list[pd.Series]:
+    """``datasets``: each run's datasets (``name/split``); ``leakage``: the most rows two of
+    its datasets of different splits share (0: none shared; missing: no datasets)."""
+    import pandas as pd
+
+    labels = [[d["label"] for d in entry.datasets] for entry in entries]
+    leakage = [
+        max((n for d in entry.datasets for n in d["overlaps"].values()), default=0)
+        if entry.datasets
+        else None
+        for entry in entries
+    ]
+    return [
+        pd.Series(labels, name="datasets", dtype=object, index=index),
+        pd.Series(leakage, name="leakage", dtype="Int64", index=index),
+    ]
+
+
 def _summary_entry(run_id: str, summary: RunSummary) -> _Entry:
     record = {"run_id": run_id, **summary.record, "last_seen": summary.record["updated_at"]}
     last = {key: metric.last for key, metric in summary.metrics.items()}
-    return _Entry(_row(record), summary.params, last)
+    return _Entry(_row(record), summary.params, last, summary.datasets)
 
 
 def _run_entry(reader: StoreReader, run_id: str) -> _Entry | None:
@@ -149,7 +174,8 @@ def _run_entry(reader: StoreReader, run_id: str) -> _Entry | None:
     for row in reader.read_run(files, "params", _PARAM_COLUMNS).to_pylist():
         params[row["key"]] = decode_param(row["value"])
     metrics = last_metric_values(reader.read_run(files, "metrics", _METRIC_COLUMNS))
-    return _Entry(_row(record), params, metrics.get(run_id, {}))
+    datasets = [brief(row) for row in reader.read_run(files, "datasets").to_pylist()]
+    return _Entry(_row(record), params, metrics.get(run_id, {}), datasets)
 
 
 def load_metrics(

@@ -17,6 +17,7 @@ STORE_VERSION: Final = 1
 MARKER_FILE: Final = "xsite-store.json"
 RUNS_DIR: Final = "runs"
 ARTIFACTS_DIR: Final = "artifacts"
+DATASETS_DIR: Final = "datasets"  # at the root: datasets/<fingerprint>.rows.parquet
 TMP_PREFIX: Final = ".tmp-"
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -65,13 +66,30 @@ ARTIFACT_SCHEMA: Final = pa.schema(
     ]
 )
 
-PartKind = Literal["run", "params", "metrics", "artifacts"]
+DATASET_SCHEMA: Final = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("split", pa.string()),
+        pa.field("fingerprint", pa.string(), nullable=False),  # sha256:<64 hex digits>
+        pa.field("kind", pa.string(), nullable=False),  # table, file or folder
+        pa.field("rows", pa.int64()),
+        pa.field("size", pa.int64(), nullable=False),  # bytes hashed
+        pa.field("columns", pa.string()),  # JSON: the profile, a list of columns
+        pa.field("source", pa.string()),  # the path given, if one was
+        pa.field("overlaps", pa.string(), nullable=False),  # JSON: {"name/split": shared rows}
+        pa.field("logged_at", TIMESTAMP, nullable=False),
+    ]
+)
+
+PartKind = Literal["run", "params", "metrics", "artifacts", "datasets"]
 
 SCHEMAS: Final[dict[PartKind, pa.Schema]] = {
     "run": RUN_SCHEMA,
     "params": PARAM_SCHEMA,
     "metrics": METRIC_SCHEMA,
     "artifacts": ARTIFACT_SCHEMA,
+    "datasets": DATASET_SCHEMA,
 }
 
 # Parquet key-value metadata of a compacted part: the JSON list of part names it replaces.
@@ -79,7 +97,7 @@ REPLACES_KEY: Final = b"xsite.replaces"
 
 RUN_ID_PATTERN: Final = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")
 _PART_NAME = re.compile(
-    r"(?P<kind>run|params|metrics|artifacts)-(?P<time_ns>\d{20})-(?P<writer>[0-9a-z]{1,32})"
+    r"(?P<kind>run|params|metrics|artifacts|datasets)-(?P<time_ns>\d{20})-(?P<writer>[0-9a-z]{1,32})"
     r"-(?P<seq>\d{6,})\.parquet"
 )
 _HEARTBEAT_NAME = re.compile(r"heartbeat-(?P<writer>[0-9a-z]{1,32})\.json")

@@ -17,13 +17,14 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pyarrow as pa
 
+from xsite.store.datasets import brief
 from xsite.store.values import decode_param, encode_param
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class RunSummary:
     params: dict[str, Any]
     """The latest value of each param, decoded."""
     metrics: dict[str, MetricSummary]
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+    """Its datasets in brief (:func:`xsite.store.datasets.brief`), as logged."""
 
     def to_json(self) -> bytes:
         record = {
@@ -75,6 +78,7 @@ class RunSummary:
             "record": record,
             "params": {key: encode_param(value) for key, value in self.params.items()},
             "metrics": encode_metrics(self.metrics),
+            "datasets": self.datasets,
         }
         return json.dumps(body, sort_keys=True, allow_nan=False).encode()
 
@@ -94,6 +98,7 @@ class RunSummary:
             record=record,
             params={key: decode_param(value) for key, value in body["params"].items()},
             metrics=decode_metrics(body["metrics"]),
+            datasets=body.get("datasets", []),  # summaries from before datasets have none
         )
 
 
@@ -126,6 +131,7 @@ def summarize(reader: StoreReader, files: RunFiles) -> RunSummary | None:
         record={key: record[key] for key in RECORD_FIELDS},
         params=params,
         metrics=metric_summaries(reader.read_run(files, "metrics")),
+        datasets=[brief(row) for row in reader.read_run(files, "datasets").to_pylist()],
     )
 
 

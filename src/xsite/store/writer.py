@@ -20,12 +20,12 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from time import monotonic, time_ns
 from types import FrameType, TracebackType
-from typing import Any, Final, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +34,14 @@ from xsite.errors import RunFinishedError, StoreError
 from xsite.store import schema
 from xsite.store.capture import Capture
 from xsite.store.capture import capture as capture_environment
+from xsite.store.datasets import (
+    Dataset,
+    brief,
+    describe,
+    read_row_hashes,
+    shared_rows,
+    write_row_hashes,
+)
 from xsite.store.fs import StoreFS
 from xsite.store.marker import ensure_store
 from xsite.store.reader import StoreReader
@@ -55,7 +63,16 @@ from xsite.store.values import (
     flatten_params,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 RunStatus = Literal["running", "finished", "failed", "killed"]
+
+
+class LeakageWarning(UserWarning):
+    """Two splits of a run's datasets share rows (``Run.log_dataset``)."""
+
+
 RUN_ID_ENV_VAR: Final = "XSITE_RUN_ID"
 """Set by ``xsite run`` for its command: :func:`init` there joins that run."""
 
@@ -104,6 +121,8 @@ class Run:
         self._system = system
         self._attached = attached
         self._tally = _Tally() if fresh else None
+        self._datasets: list[tuple[Dataset, np.ndarray | None]] = []
+        self._earlier_datasets: list[tuple[Dataset, np.ndarray | None]] | None = None
         self._writer = secrets.token_hex(6)
         self._seq = 0
         self._next_step = next_step
@@ -208,6 +227,41 @@ class Run:
         self._write_artifact_rows([(name, len(data), hashlib.sha256(data).hexdigest())])
         return name
 
+    def log_dataset(
+        self,
+        data: str | os.PathLike[str] | pd.DataFrame | pa.Table,
+        name: str | None = None,
+        split: str | None = None,
+    ) -> Dataset:
+        """Record a dataset the run used: a file, a folder, a DataFrame or an Arrow table.
+
+        Its fingerprint covers every byte (:mod:`xsite.store.datasets`); tabular data also
+        gets a row count and a profile of each column. When it shares rows with a dataset of
+        another split logged to this run (test rows in the training data), the shared row
+        count is recorded, and a :class:`LeakageWarning` says so.
+        """
+        self._check_open()
+        dataset, hashes = describe(data, name, split)
+        if hashes is not None:
+            write_row_hashes(self._store, dataset.fingerprint, hashes)
+            overlaps = {}
+            for other, other_hashes in self._datasets_so_far():
+                if other.split != dataset.split and other_hashes is not None:
+                    shared = shared_rows(hashes, other_hashes)
+                    if shared:
+                        overlaps[other.label] = shared
+                        warnings.warn(
+                            f"xsite: {shared} rows of {dataset.label} are also in "
+                            f"{other.label} (run {self.id})",
+                            LeakageWarning,
+                            stacklevel=2,
+                        )
+            dataset = replace(dataset, overlaps=overlaps)
+        row = dataset.row(self.id, datetime.now(UTC))
+        self._write_part("datasets", pa.Table.from_pylist([row], schema=schema.DATASET_SCHEMA))
+        self._datasets.append((dataset, hashes))
+        return dataset
+
     def add_tags(self, *tags: str) -> None:
         self._check_open()
         self.tags.extend(tag for tag in tags if tag not in self.tags)
@@ -290,6 +344,20 @@ class Run:
         _active_runs.add(self)
         _install_process_hooks()
         self._flusher.start()
+
+    def _datasets_so_far(self) -> list[tuple[Dataset, np.ndarray | None]]:
+        """The datasets logged to this run before, with their row hashes: this writer's,
+        and, the first time, those of earlier sessions (a resumed run)."""
+        if self._earlier_datasets is None:
+            self._earlier_datasets = []
+            if self._tally is None:  # resumed or attached: others may have logged some
+                reader = StoreReader(self._store.location)
+                rows = reader.read("datasets", [self.id]).to_pylist()
+                for row in rows:
+                    dataset = Dataset.from_row(row)
+                    hashes = read_row_hashes(self._store, dataset.fingerprint)
+                    self._earlier_datasets.append((dataset, hashes))
+        return [*self._earlier_datasets, *self._datasets]
 
     def _check_open(self) -> None:
         if self._closed:
@@ -412,6 +480,7 @@ class _Tally:
     record: dict[str, Any] | None = None
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, MetricSummary] = field(default_factory=dict)
+    datasets: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, part: PartName, table: pa.Table) -> None:
         self.parts.add(part.filename)
@@ -422,6 +491,8 @@ class _Tally:
                 self.params[row["key"]] = decode_param(row["value"])
         elif part.kind == "metrics":
             self.metrics = merge_metrics(self.metrics, metric_summaries(table))
+        elif part.kind == "datasets":
+            self.datasets.extend(brief(row) for row in table.to_pylist())
 
     def summary(self, run_id: str, listed: frozenset[str]) -> RunSummary | None:
         """The summary of an ended run whose folder lists exactly these parts, else None."""
@@ -433,6 +504,7 @@ class _Tally:
             record={key: self.record[key] for key in RECORD_FIELDS},
             params=dict(self.params),
             metrics=dict(self.metrics),
+            datasets=list(self.datasets),
         )
 
 
