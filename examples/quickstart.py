@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -45,6 +46,12 @@ def train(run: xsite.Run, lr: float, weight_decay: float, epochs: int, seed: int
     x_train, x_val, y_train, y_val = train_test_split(
         x, digits.target, test_size=0.25, random_state=seed, stratify=digits.target
     )
+    # Which rows each split held: fingerprints, profiles, and a check that no validation
+    # image is also a training image (the datasets page of the site shows it).
+    pixels = [f"pixel_{i}" for i in range(64)]
+    for split, images, labels in (("train", x_train, y_train), ("val", x_val, y_val)):
+        table = pd.DataFrame(images[:, :-1] * 16.0, columns=pixels).assign(label=labels)
+        run.log_dataset(table, name="digits", split=split)
     rng = np.random.default_rng(seed)
     weights = rng.normal(scale=0.01, size=(x.shape[1], 10))
     one_hot = np.eye(10)[y_train]

@@ -14,6 +14,7 @@ from xsite.site.build import BuildReport, build
 from xsite.store import (
     STORE_VERSION,
     CompactReport,
+    LeakageWarning,
     Run,
     SkippedFile,
     SkippedFileWarning,
@@ -33,6 +34,7 @@ __all__ = [
     "BuildReport",
     "CompactReport",
     "ConfigError",
+    "LeakageWarning",
     "ProjectSettings",
     "Run",
     "RunFinishedError",

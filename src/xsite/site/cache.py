@@ -14,7 +14,7 @@ from xsite.site.model import RunRow
 from xsite.site.write import replace_atomically
 from xsite.version import __version__
 
-_CACHE_FORMAT = (6, __version__)
+_CACHE_FORMAT = (7, __version__)
 """Written ahead of each cache file's entries: a cache written by another xsite holds other
 classes, so its entries are not unpickled at all."""
 

@@ -71,6 +71,18 @@ def run_entry(run: RunRecord) -> dict[str, Any]:
             {"name": a.name, "size": a.size, "sha256": a.sha256, "path": a.site_path}
             for a in run.artifacts
         ],
+        "datasets": [
+            {
+                "name": d.name,
+                "split": d.split,
+                "fingerprint": d.fingerprint,
+                "kind": d.kind,
+                "rows": d.rows,
+                "size": d.size,
+                "shared_rows": d.overlaps,
+            }
+            for d in run.datasets
+        ],
     }
 
 

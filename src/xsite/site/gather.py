@@ -31,6 +31,7 @@ from xsite.site.data import metrics_file, row_of, run_details
 from xsite.site.model import Artifact, RunRecord, RunRow
 from xsite.site.redact import Redactor
 from xsite.site.series import json_number, keep_indices, summarize
+from xsite.store.datasets import Dataset
 from xsite.store.reader import RunFiles, StoreReader
 from xsite.store.schema import safe_artifact_name
 from xsite.store.values import decode_param
@@ -154,6 +155,9 @@ def read_run(
         if artifact_suffix(name) in SVG_SUFFIXES and (uri := svg_data_uri(head, artifact.size)):
             inline_images[name] = uri
     summaries, series = _metric_series(reader.read_run(files, "metrics"), snapshot, chart_points)
+    datasets = tuple(
+        Dataset.from_row(row) for row in reader.read_run(files, "datasets").to_pylist()
+    )
     end = snapshot["ended_at"] or snapshot["last_seen"]
     record = RunRecord(
         id=run_id,
@@ -169,6 +173,7 @@ def read_run(
         metrics=summaries,
         system=json.loads(snapshot["system"]) if snapshot["system"] else {},
         artifacts=tuple(sorted(artifacts.values(), key=lambda a: a.name)),
+        datasets=datasets,
         previews=previews,
         inline_images=inline_images,
     )

@@ -18,6 +18,7 @@ from typing import Any
 from xsite.config import Direction, ProjectSettings
 from xsite.site import artifacts, urls
 from xsite.site.series import Summary
+from xsite.store.datasets import Dataset
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class RunBasics:
     duration_s: float
     tags: tuple[str, ...]
     artifacts: tuple[Artifact, ...]
+    datasets: tuple[Dataset, ...]
+    """What it logged with ``Run.log_dataset``, in logging order."""
 
     @property
     def url(self) -> str:

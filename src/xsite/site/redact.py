@@ -116,6 +116,10 @@ class Redactor:
             params=self.value(record.params),
             system=self.value(kept),
             previews={name: self.text(text) for name, text in record.previews.items()},
+            datasets=tuple(
+                replace(d, source=self.text(d.source) if d.source else None)
+                for d in record.datasets
+            ),
         )
 
 

@@ -15,6 +15,8 @@ NOTES_JSON = "notes/notes.json"
 NOTE_FILES = "notes/files/"
 """Images that notes show, under their path in the notes folder."""
 TIMELINE = "timeline/"
+DATASETS = "datasets/"
+"""Every dataset the runs used, by fingerprint (anchors ``#d-<16 hex digits>``)."""
 
 
 def run(run_id: str) -> str:

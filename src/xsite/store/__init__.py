@@ -4,11 +4,12 @@ from xsite.store.compact import CompactReport, compact
 from xsite.store.load import load_metrics, load_runs
 from xsite.store.reader import SkippedFile, SkippedFileWarning, StoreReader
 from xsite.store.schema import STORE_VERSION
-from xsite.store.writer import Run, init, resume
+from xsite.store.writer import LeakageWarning, Run, init, resume
 
 __all__ = [
     "STORE_VERSION",
     "CompactReport",
+    "LeakageWarning",
     "Run",
     "SkippedFile",
     "SkippedFileWarning",
