@@ -158,3 +158,20 @@ def test_load_runs_gives_the_same_datasets_from_parts_summaries_and_the_index(
         assert by_name.loc[run.name, "leakage"] == 5 and pd.isna(by_name.loc["no-data", "leakage"])
         assert list(by_name.loc[run.name, "datasets"]) == ["d/train", "d/test"]
     pd.testing.assert_frame_equal(from_summaries, from_index)
+
+
+def test_an_index_written_before_datasets_existed_still_serves(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    store = tmp_path / "store"
+    with xsite.init(project="p", capture=False, dir=store) as run:
+        run.log({"loss": 0.5})
+    xsite.compact(store)
+    [index] = store.glob("index/runs-*.parquet")
+    table = pq.read_table(index)
+    pq.write_table(table.drop_columns(["datasets"]), index)  # as an older xsite wrote it
+    load_module._ENDED.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", xsite.SkippedFileWarning)  # the index is read, not skipped
+        frame = xsite.load_runs(store)
+    assert frame["run_id"].tolist() == [run.id] and "leakage" not in frame.columns
