@@ -20,6 +20,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 import xsite
+from xsite import plots
 
 SWEEP_NOTES = """\
 **Why:** find a learning rate and weight decay for the linear baseline before we try a
@@ -73,6 +74,15 @@ def train(run: xsite.Run, lr: float, weight_decay: float, epochs: int, seed: int
             },
             step=epoch,
         )
+    # What the model gets wrong, and how sure it is: a confusion matrix and the
+    # precision-recall curve of one digit against the rest.
+    probabilities = softmax(x_val @ weights)
+    confusion = plots.confusion_matrix(y_val, probabilities.argmax(axis=1), labels=range(10))
+    run.log_table("confusion", confusion.table)
+    run.log_chart("confusion", confusion.chart)
+    eights = plots.pr_curve(y_val == 8, probabilities[:, 8], positive=True)
+    run.log_chart("pr-curve-8", eights.chart)
+    run.log({"val/ap-8": eights.value}, step=epochs - 1)
     return weights
 
 

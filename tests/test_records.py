@@ -96,3 +96,56 @@ def test_redaction_removes_dataset_paths(store: Path, tmp_path: Path) -> None:
     for path in site.rglob("*"):
         if path.is_file() and path.suffix in (".html", ".json"):
             assert str(tmp_path / "home") not in path.read_text(errors="replace"), path
+
+
+def logged_run(store: Path, tmp_path: Path) -> str:
+    from PIL import Image
+
+    from xsite import plots
+
+    generator = np.random.default_rng(0)
+    truth = generator.integers(0, 2, 200)
+    scores = truth * 0.3 + generator.random(200) * 0.7
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray((generator.random((6, 6, 3)) * 255).astype(np.uint8)).save(photo)
+    with xsite.init(project="p", name="evaluated", capture=False, dir=store) as run:
+        assert run.log_table("confusion", plots.confusion_matrix(truth, scores > 0.5).table) == (
+            "tables/confusion.parquet"
+        )
+        run.log_chart("roc", plots.roc_curve(truth, scores).chart)
+        for step in range(3):
+            run.log_image("samples", np.full((4, 4), step * 100, dtype=np.uint8), step=step)
+            run.log_table("per-class", {"cls": ["b", "a"], "acc": [0.5 + step / 10, 0.9]}, step)
+        run.log_image("photo", photo)
+        with pytest.raises(ValueError, match="H×W"):
+            run.log_image("bad", np.zeros((2, 2, 2)))
+        with pytest.raises(ValueError, match="Vega-Lite spec"):
+            run.log_chart("bad", {"data": []})
+    return run.id
+
+
+def test_logged_tables_charts_and_images_on_the_run_page(store: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    run_id = logged_run(store, tmp_path)
+    site = tmp_path / "site"
+    report = xsite.build(xsite.SiteConfig(store=str(store), out=str(site)))
+    assert report.broken_links == [] and report.skipped == []
+    html = page(site, f"runs/{run_id}/index.html")
+    tables = html.select("#tables .xs-record")
+    assert [t.h3.get_text() for t in tables] == ["confusion", "per-class"]
+    confusion = [[c.get_text() for c in r.find_all("td")] for r in tables[0].select("tbody tr")]
+    assert len(confusion) == 4 and sum(int(row[2]) for row in confusion) == 200
+    steps = [s.get_text(" ", strip=True) for s in tables[1].select("summary")]
+    assert [s.split(" · ")[0] for s in steps] == ["step 0", "step 1", "step 2"]
+    [chart] = html.select(".xs-logged-chart")
+    spec = site / "runs" / run_id / chart["data-spec"]
+    assert spec.resolve().is_file() and b'"fpr"' in spec.resolve().read_bytes()
+    galleries = {g.figcaption.bdi.get_text(): g for g in html.select(".xs-gallery")}
+    images = galleries["samples"].find_all("img")
+    assert [image["data-step"] for image in images] == ["0", "1", "2"]
+    assert [image.has_attr("hidden") for image in images] == [True, True, False]
+    drawn = Image.open((site / "runs" / run_id / images[1]["src"]).resolve())
+    assert np.asarray(drawn).tolist() == [[100] * 4] * 4  # the PNG xsite wrote, read back
+    assert galleries["photo"].find("img")["src"].endswith("images/photo.jpg")
+    assert galleries["photo"].find("input") is None

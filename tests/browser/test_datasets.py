@@ -46,3 +46,38 @@ def test_from_a_run_to_its_dataset_and_its_leak(
     page.locator(f"#{anchor} summary").click()  # the profile opens
     assert page.locator(f"#{anchor} .xs-profile").is_visible()
     assert watched.problems == []
+
+
+@pytest.fixture(scope="module")
+def records_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    from tests.test_records import logged_run
+
+    tmp = tmp_path_factory.mktemp("records")
+    run_id = logged_run(tmp / "store", tmp)
+    report = xsite.build(xsite.SiteConfig(store=str(tmp / "store"), out=str(tmp / "site")))
+    assert report.broken_links == []
+    yield from ((url, run_id) for url in serve(tmp / "site"))
+
+
+def test_logged_records_sort_draw_and_slide(
+    records_site: tuple[str, str], watched: WatchedPage
+) -> None:
+    url, run_id = records_site
+    page = watched.page
+    page.goto(f"{url}runs/{run_id}/")
+    # The chart is drawn by the site's Vega from the logged spec.
+    page.wait_for_selector(".xs-logged-chart svg path", timeout=15_000)
+    # A table sorts by a column, numbers as numbers.
+    per_class = page.locator("#tables .xs-record").nth(1).locator("details[open] table")
+    per_class.get_by_role("button", name="Sort by acc").click()
+    assert per_class.locator("tbody td.xs-num").all_inner_texts() == ["0.7", "0.9"]
+    per_class.get_by_role("button", name="Sort by acc").click()
+    assert per_class.locator("tbody td.xs-num").all_inner_texts() == ["0.9", "0.7"]
+    # The gallery's slider shows the image of each step.
+    gallery = page.locator(".xs-gallery").filter(has_text="samples")
+    assert gallery.locator("img:visible").get_attribute("data-step") == "2"
+    gallery.locator("input[type=range]").fill("0")
+    assert gallery.locator("img:visible").get_attribute("data-step") == "0"
+    assert gallery.locator("output").inner_text() == "0"
+    assert gallery.locator("img:visible").evaluate("(img) => img.naturalWidth") == 4
+    assert watched.problems == []

@@ -1,4 +1,5 @@
-"""Rich run records on the site (a built-in plugin): for now, the datasets runs used.
+"""Rich run records on the site (a built-in plugin): the datasets runs used, and the tables,
+charts and images they logged.
 
 - ``datasets/``: every dataset by fingerprint, with its profile, the runs that used it,
   the names it went by (the same bytes under other names are called out) and leakage: runs
@@ -6,6 +7,8 @@
 - Run pages list their datasets (in the ``run_extras`` block), each with its rows, its
   fingerprint, the rows it shares with the run's other splits, and the other runs that used
   the very same data.
+- Run pages show logged tables (sortable), draw logged charts with the site's Vega, and
+  show logged images, a gallery with a step slider for images logged at several steps.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from typing import Any
 
 from xsite.hooks import hookimpl
 from xsite.site import urls
-from xsite.site.model import RunRow, SiteModel
+from xsite.site.model import Artifact, RunRecord, RunRow, SiteModel
 from xsite.site.pages import DataFile, Page
 from xsite.store.datasets import Dataset
+from xsite.store.records import RECORD_NAME
 
 
 @dataclass
@@ -101,6 +105,7 @@ def xsite_page_context(page: Page, context: dict[str, Any], model: SiteModel) ->
     if datasets:
         context.setdefault("nav", []).append(("Datasets", urls.DATASETS))
     if page.run_id is not None:
+        context["records"] = _records(context["run"])
         context["datasets"] = [
             (
                 dataset,
@@ -109,3 +114,41 @@ def xsite_page_context(page: Page, context: dict[str, Any], model: SiteModel) ->
             )
             for dataset in context["run"].datasets
         ]
+
+
+@dataclass
+class LoggedRecords:
+    """A run's logged tables, charts and images, by name, each name's steps in order."""
+
+    tables: list[tuple[str, list[tuple[int | None, Artifact, dict[str, Any]]]]]
+    charts: list[tuple[str, Artifact]]
+    images: list[tuple[str, list[tuple[int | None, Artifact]]]]
+
+    def __bool__(self) -> bool:
+        return bool(self.tables or self.charts or self.images)
+
+
+def _records(run: RunRecord) -> LoggedRecords:
+    tables: dict[str, list[tuple[int | None, Artifact, dict[str, Any]]]] = {}
+    charts: list[tuple[str, Artifact]] = []
+    images: dict[str, list[tuple[int | None, Artifact]]] = {}
+    for artifact in run.artifacts:
+        match = RECORD_NAME.fullmatch(artifact.name)
+        if match is None:
+            continue
+        step = int(match["step"]) if match["step"] is not None else None
+        if match["kind"] == "tables" and artifact.name in run.tables:
+            tables.setdefault(match["name"], []).append((step, artifact, run.tables[artifact.name]))
+        elif match["kind"] == "charts":
+            charts.append((match["name"], artifact))
+        elif match["kind"] == "images" and not artifact.scriptable:
+            images.setdefault(match["name"], []).append((step, artifact))
+
+    def by_step(entries: list[Any]) -> list[Any]:
+        return sorted(entries, key=lambda entry: -1 if entry[0] is None else entry[0])
+
+    return LoggedRecords(
+        tables=[(name, by_step(entries)) for name, entries in sorted(tables.items())],
+        charts=sorted(charts, key=lambda chart: chart[0]),
+        images=[(name, by_step(entries)) for name, entries in sorted(images.items())],
+    )

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from xsite.site.artifacts import (
     PREVIEW_BYTES,
@@ -27,14 +28,20 @@ from xsite.site.artifacts import (
 )
 from xsite.site.artifacts import suffix as artifact_suffix
 from xsite.site.cache import CacheEntry, RunCache, signature_digest
-from xsite.site.data import metrics_file, row_of, run_details
+from xsite.site.data import json_value, metrics_file, row_of, run_details
 from xsite.site.model import Artifact, RunRecord, RunRow
 from xsite.site.redact import Redactor
 from xsite.site.series import json_number, keep_indices, summarize
 from xsite.store.datasets import Dataset
 from xsite.store.reader import RunFiles, StoreReader
+from xsite.store.records import RECORD_NAME
 from xsite.store.schema import safe_artifact_name
 from xsite.store.values import decode_param
+
+TABLE_ROWS = 200
+"""Rows of a logged table shown on the run page (its file has them all)."""
+TABLE_BYTES = 4 << 20
+"""Logged tables larger than this are listed as artifacts, not shown."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,7 @@ def read_run(
     artifacts: dict[str, Artifact] = {}
     previews: dict[str, str] = {}
     inline_images: dict[str, str] = {}
+    tables: dict[str, dict[str, Any]] = {}
     for row in reader.read_run(files, "artifacts").to_pylist():
         try:
             name = safe_artifact_name(row["name"])
@@ -154,6 +162,10 @@ def read_run(
             previews[name] = head[:PREVIEW_BYTES].decode("utf-8", errors="replace")
         if artifact_suffix(name) in SVG_SUFFIXES and (uri := svg_data_uri(head, artifact.size)):
             inline_images[name] = uri
+        record = RECORD_NAME.fullmatch(name)
+        is_table = record is not None and record["kind"] == "tables"
+        if is_table and artifact.size <= TABLE_BYTES and (table := _table(reader, run_id, name)):
+            tables[name] = table
     summaries, series = _metric_series(reader.read_run(files, "metrics"), snapshot, chart_points)
     datasets = tuple(
         Dataset.from_row(row) for row in reader.read_run(files, "datasets").to_pylist()
@@ -176,6 +188,7 @@ def read_run(
         datasets=datasets,
         previews=previews,
         inline_images=inline_images,
+        tables=tables,
     )
     if redactor is not None:
         redactor = redactor.for_run(record)
@@ -186,6 +199,22 @@ def read_run(
         run_json=run_details(record),
         redactor=redactor,
     )
+
+
+def _table(reader: StoreReader, run_id: str, name: str) -> dict[str, Any] | None:
+    """A logged table's columns, first rows and row count, as the run page shows it."""
+    try:
+        with reader.open_artifact(run_id, name) as stream:
+            table = pq.read_table(pa.BufferReader(stream.read()))
+    except (OSError, pa.ArrowException) as exc:
+        reader.report_skipped(f"{run_id}/artifacts/{name}", f"table not readable: {exc}")
+        return None
+    rows = table.slice(0, TABLE_ROWS).to_pylist()
+    return {
+        "columns": table.column_names,
+        "rows": [[json_value(row[column]) for column in table.column_names] for row in rows],
+        "total": table.num_rows,
+    }
 
 
 def _head(reader: StoreReader, run_id: str, name: str, size: int) -> bytes:

@@ -80,6 +80,9 @@ class RunRecord(RunBasics):
     """The first :data:`~xsite.site.artifacts.PREVIEW_BYTES` of each text artifact, decoded."""
     inline_images: dict[str, str] = field(default_factory=dict)
     """``data:`` URIs of images that are never published as files (SVG), for ``<img>``."""
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Logged tables (``Run.log_table``) by artifact name: ``columns``, the first
+    :data:`~xsite.site.gather.TABLE_ROWS` ``rows`` and the ``total`` row count."""
 
     @cached_property
     def artifact_names(self) -> frozenset[str]:

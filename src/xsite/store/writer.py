@@ -45,6 +45,13 @@ from xsite.store.datasets import (
 from xsite.store.fs import StoreFS
 from xsite.store.marker import ensure_store
 from xsite.store.reader import StoreReader
+from xsite.store.records import (
+    IMAGE_SUFFIXES,
+    chart_bytes,
+    png_bytes,
+    record_name,
+    table_bytes,
+)
 from xsite.store.schema import RUNS_DIR, PartKind, PartName, safe_artifact_name
 from xsite.store.summary import (
     RECORD_FIELDS,
@@ -261,6 +268,37 @@ class Run:
         self._write_part("datasets", pa.Table.from_pylist([row], schema=schema.DATASET_SCHEMA))
         self._datasets.append((dataset, hashes))
         return dataset
+
+    def log_table(self, name: str, data: Any, step: int | None = None) -> str:
+        """Keep a small table (a DataFrame, an Arrow table, a dict of columns) as Parquet,
+        e.g. a confusion matrix; the run page shows it, sortable. Returns its artifact name."""
+        self._check_open()
+        return self.log_artifact_bytes(
+            record_name("tables", name, step, ".parquet"), table_bytes(data)
+        )
+
+    def log_chart(self, name: str, chart: Any) -> str:
+        """Keep a chart (a Vega-Lite dict, or an Altair chart) with its data; the run page
+        draws it with the site's Vega. Returns its artifact name."""
+        self._check_open()
+        return self.log_artifact_bytes(
+            record_name("charts", name, None, ".vl.json"), chart_bytes(chart)
+        )
+
+    def log_image(
+        self, name: str, image: str | os.PathLike[str] | np.ndarray, step: int | None = None
+    ) -> str:
+        """Keep an image: a PNG, JPEG, GIF or WebP file, or an array (H×W, H×W×3, H×W×4;
+        0–255 or 0–1), written as PNG. Images of one name at several steps are shown as a
+        gallery with a step slider. Returns its artifact name."""
+        self._check_open()
+        if isinstance(image, str | os.PathLike):
+            path = Path(image)
+            suffix = path.suffix.lower()
+            if suffix not in IMAGE_SUFFIXES:
+                raise ValueError(f"image {path}: use one of {', '.join(IMAGE_SUFFIXES)}")
+            return self.log_artifact(path, record_name("images", name, step, suffix))
+        return self.log_artifact_bytes(record_name("images", name, step, ".png"), png_bytes(image))
 
     def add_tags(self, *tags: str) -> None:
         self._check_open()
