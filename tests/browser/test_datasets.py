@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,18 +13,22 @@ from tests.browser.conftest import WatchedPage, serve
 from tests.test_records import FRAME
 
 
+def built_and_served(tmp: Path, run_id: str) -> Iterator[tuple[str, str]]:
+    """The site of the store in ``tmp``, served: its URL, and the run to look at."""
+    report = xsite.build(xsite.SiteConfig(store=str(tmp / "store"), out=str(tmp / "site")))
+    assert report.broken_links == []
+    yield from ((url, run_id) for url in serve(tmp / "site"))
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     tmp = tmp_path_factory.mktemp("datasets")
-    store = tmp / "store"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", xsite.LeakageWarning)
-        with xsite.init(project="p", name="leaky", capture=False, dir=store) as run:
+        with xsite.init(project="p", name="leaky", capture=False, dir=tmp / "store") as run:
             run.log_dataset(FRAME.iloc[:80], name="digits", split="train")
             run.log_dataset(FRAME.iloc[70:], name="digits", split="test")
-    report = xsite.build(xsite.SiteConfig(store=str(store), out=str(tmp / "site")))
-    assert report.broken_links == []
-    yield from ((url, run.id) for url in serve(tmp / "site"))
+    yield from built_and_served(tmp, run.id)
 
 
 def test_from_a_run_to_its_dataset_and_its_leak(
@@ -53,10 +58,7 @@ def records_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     from tests.test_records import logged_run
 
     tmp = tmp_path_factory.mktemp("records")
-    run_id = logged_run(tmp / "store", tmp)
-    report = xsite.build(xsite.SiteConfig(store=str(tmp / "store"), out=str(tmp / "site")))
-    assert report.broken_links == []
-    yield from ((url, run_id) for url in serve(tmp / "site"))
+    yield from built_and_served(tmp, logged_run(tmp / "store", tmp))
 
 
 def test_logged_records_sort_draw_and_slide(
