@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from bench_site import make_store, raw_read
-from harness import measure, parse_args
+from harness import measure, parse_args, print_table
 
 
 def load_runs(store: str, repeat: bool) -> dict[str, float]:
@@ -80,11 +80,7 @@ def main() -> None:
         rows.append(
             ("`load_runs()` after `xsite compact`, first call", result["seconds"], peak, note)
         )
-        print("| what | median s | peak RSS MB | note |")
-        print("| --- | ---: | ---: | --- |")
-        for what, seconds, peak, note in rows:
-            shown = "–" if peak is None else f"{peak:.0f}"
-            print(f"| {what} | {seconds:.2f} | {shown} | {note} |")
+        print_table(rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

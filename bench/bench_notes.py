@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench_site import make_store, raw_read
-from harness import measure, parse_args
+from harness import measure, parse_args, print_table
 
 KEYS, STEPS = 10, 100
 
@@ -132,10 +132,7 @@ def main() -> None:
             f"rebuild after editing one note ({size}, {notes} notes)", again["seconds"],
             again_peak, f"{again['rendered']:.0f} of {again['pages']:.0f} pages rendered",
         ))  # fmt: skip
-        print("| what | median s | peak RSS MB | note |")
-        print("| --- | ---: | ---: | --- |")
-        for what, seconds, peak, note in rows:
-            print(f"| {what} | {seconds:.2f} | {peak:.0f} | {note} |")
+        print_table(rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

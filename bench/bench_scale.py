@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench_load import compact, load_runs
 from bench_site import build, generate, make_store, raw_read
-from harness import measure, parse_args
+from harness import Row, measure, parse_args, print_table
 
 BEST_RUNS = """
 SELECT run_id, max(value) AS best
@@ -70,7 +70,7 @@ def main() -> None:
     runs = 5000 if args.quick else 100_000
     work = Path(tempfile.mkdtemp(prefix="xsite-bench-scale-"))
     size = f"{runs:,} runs × 10 keys × 100 steps"
-    rows: list[tuple[str, float, float | None, str]] = []
+    rows: list[Row] = []
 
     def row(what: str, case: str, *case_args: object, repeat: int = 1, vs_raw: bool = True) -> None:
         result, peak = measure(__file__, case, *case_args, repeat=repeat)
@@ -107,7 +107,7 @@ def main() -> None:
         )
         row("DuckDB query after `xsite compact`", "duckdb", store)
         if not site:
-            return print_rows(rows)
+            return print_table(rows, seconds="s")
         row("cold `build()`", "build", store, out)
         files, site_bytes = footprint(out)
         rows[-1] = (
@@ -116,17 +116,9 @@ def main() -> None:
         )
         generate(store, runs, 1, 10, 100)
         row("rebuild after one new run, `build()`", "build", store, out, vs_raw=False)
-        print_rows(rows)
+        print_table(rows, seconds="s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def print_rows(rows: list[tuple[str, float, float | None, str]]) -> None:
-    print("| what | s | peak RSS MB | note |")
-    print("| --- | ---: | ---: | --- |")
-    for what, seconds, peak, note in rows:
-        shown = "–" if peak is None else f"{peak:.0f}"
-        print(f"| {what} | {seconds:.2f} | {shown} | {note} |", flush=True)
 
 
 if __name__ == "__main__":

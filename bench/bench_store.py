@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import Case, measure, parse_args
+from harness import Case, measure, parse_args, print_table
 
 CASES: dict[str, Case] = {}
 
@@ -167,10 +167,7 @@ def main() -> None:
         f"\n`python bench/bench_store.py{' --quick' if args.quick else ''}` — median of "
         f"{args.repeat}, {os.cpu_count()} cores\n"
     )
-    print("| what | median s | peak RSS MB | note |")
-    print("| --- | ---: | ---: | --- |")
-    for what, seconds, peak, note in rows:
-        print(f"| {what} | {seconds:.3f} | {peak:.0f} | {note} |")
+    print_table(rows, digits=3)
 
 
 if __name__ == "__main__":

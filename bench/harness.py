@@ -61,3 +61,16 @@ def parse_args(cases: dict[str, Case], default_repeat: int) -> argparse.Namespac
         run_child(cases, *args.child)
         return None
     return args
+
+
+Row = tuple[str, float, float | None, str]
+"""(what, seconds, peak RSS in MB or None, note): a line of a results table."""
+
+
+def print_table(rows: list[Row], seconds: str = "median s", digits: int = 2) -> None:
+    """The Markdown table that goes into bench/RESULTS.md."""
+    print(f"| what | {seconds} | peak RSS MB | note |")
+    print("| --- | ---: | ---: | --- |")
+    for what, time_s, peak, note in rows:
+        shown = "–" if peak is None else f"{peak:.0f}"
+        print(f"| {what} | {time_s:.{digits}f} | {shown} | {note} |", flush=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import xsite
-from xsite.importers import ImportError_, import_runs
+from xsite.importers import SourceError, import_runs
 from xsite.store.imported import imported_run_id
 
 MLFLOW_RUNS = [
@@ -266,5 +266,5 @@ def test_xsite_import_on_the_command_line(mlflow_copy: Path, tmp_path: Path) -> 
         capture_output=True, text=True,
     )  # fmt: skip
     assert missing.returncode == 1 and "no TensorBoard log directory" in missing.stderr
-    with pytest.raises(ImportError_, match="no importer for 'wandb'"):
+    with pytest.raises(SourceError, match="no importer for 'wandb'"):
         import_runs("wandb", tmp_path, dir=tmp_path / "s")

@@ -30,7 +30,7 @@ IMPORTERS: Final = {
 """Tool name → (module, the extra of xsite that installs what it needs)."""
 
 
-class ImportError_(XsiteError):
+class SourceError(XsiteError):
     """The source cannot be read at all (missing, not of that tool, its package absent)."""
 
 
@@ -87,12 +87,12 @@ def import_runs(
 
 def _reader(tool: str) -> Reader:
     if tool not in IMPORTERS:
-        raise ImportError_(f"no importer for {tool!r}; there are: {', '.join(IMPORTERS)}")
+        raise SourceError(f"no importer for {tool!r}; there are: {', '.join(IMPORTERS)}")
     module_name, extra = IMPORTERS[tool]
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         hint = f"pip install 'xsite[{extra}]'" if extra else "reinstall xsite"
-        raise ImportError_(f"importing from {tool} needs {error.name}: {hint}") from error
+        raise SourceError(f"importing from {tool} needs {error.name}: {hint}") from error
     reader: Reader = module.read
     return reader

@@ -23,7 +23,7 @@ from mlflow.entities import Experiment, Run, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from xsite.importers import ImportError_, Skipped
+from xsite.importers import Skipped, SourceError
 from xsite.store.imported import ImportedRun
 from xsite.store.schema import TIMESTAMP
 from xsite.store.values import parse_value
@@ -47,7 +47,7 @@ def read(source: str, project: str | None) -> Iterator[ImportedRun | Skipped]:
     try:
         experiments = client.search_experiments(view_type=ViewType.ALL)
     except MlflowException as error:
-        raise ImportError_(f"{source} is not an MLflow tracking store: {error}") from error
+        raise SourceError(f"{source} is not an MLflow tracking store: {error}") from error
     for experiment in experiments:
         token = None
         while True:
@@ -68,7 +68,7 @@ def tracking_uri(source: str) -> str:
         return source
     path = Path(source).resolve()
     if not path.exists():
-        raise ImportError_(f"no MLflow store at {source}: no such file or folder")
+        raise SourceError(f"no MLflow store at {source}: no such file or folder")
     if path.is_file():
         return f"sqlite:///{path}"
     return path.as_uri()

@@ -28,7 +28,7 @@ from typing import Any, Final
 
 import pyarrow as pa
 
-from xsite.importers import ImportError_, Skipped
+from xsite.importers import Skipped, SourceError
 from xsite.store.imported import ImportedRun
 from xsite.store.schema import TIMESTAMP
 from xsite.store.values import parse_value
@@ -48,11 +48,11 @@ def read(source: str, project: str | None) -> Iterator[ImportedRun | Skipped]:
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
         if not files:
-            raise ImportError_(f"{source} holds no {', '.join(SUFFIXES)} files")
+            raise SourceError(f"{source} holds no {', '.join(SUFFIXES)} files")
     elif path.is_file():
         files = [path]
     else:
-        raise ImportError_(f"no such file or folder: {source}")
+        raise SourceError(f"no such file or folder: {source}")
     for file in files:
         yield from _read_file(file, project)
 

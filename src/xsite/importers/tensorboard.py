@@ -23,7 +23,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 from tensorboard.util import tensor_util
 
-from xsite.importers import ImportError_, Skipped
+from xsite.importers import Skipped, SourceError
 from xsite.store.imported import ImportedRun
 from xsite.store.schema import TIMESTAMP
 
@@ -44,10 +44,10 @@ class _Folder:
 def read(source: str, project: str | None) -> Iterator[ImportedRun | Skipped]:
     root = Path(source).resolve()
     if not root.is_dir():
-        raise ImportError_(f"no TensorBoard log directory at {source}")
+        raise SourceError(f"no TensorBoard log directory at {source}")
     folders = sorted({path.parent for path in root.rglob(f"{EVENT_FILE}*") if path.is_file()})
     if not folders:
-        raise ImportError_(f"{source} holds no TensorBoard event files ({EVENT_FILE}*)")
+        raise SourceError(f"{source} holds no TensorBoard event files ({EVENT_FILE}*)")
     runs: dict[Path, list[_Folder]] = {}
     for path in folders:
         folder = _read_folder(path)

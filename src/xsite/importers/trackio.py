@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from xsite.importers import ImportError_, Skipped
+from xsite.importers import Skipped, SourceError
 from xsite.store.imported import POINT_SCHEMA, ImportedRun
 
 
@@ -30,7 +30,7 @@ def read(source: str, project: str | None) -> Iterator[ImportedRun | Skipped]:
     path = Path(source).expanduser().resolve()
     files = sorted(path.glob("*.db")) if path.is_dir() else [path]
     if not path.exists() or not files:
-        raise ImportError_(f"no Trackio project files (*.db) at {source}")
+        raise SourceError(f"no Trackio project files (*.db) at {source}")
     for file in files:
         try:
             yield from _read_project(file, project)

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from xsite.store.fs import StoreFS
+from xsite.store.fs import StoreFS, sha256_file
 from xsite.store.schema import DATASETS_DIR
 
 if TYPE_CHECKING:
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 TABULAR_SUFFIXES: Final = (".csv", ".parquet", ".jsonl", ".ndjson")
 _TOP: Final = 5
-_CHUNK: Final = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -198,7 +197,7 @@ def profile(table: pa.Table) -> list[dict[str, Any]]:
 
 
 def _file(path: Path, name: str | None, split: str | None) -> tuple[Dataset, np.ndarray | None]:
-    digest, size = _sha256(path)
+    digest, size = sha256_file(path)
     table = _read_tabular(path)
     dataset = Dataset(
         name=name or path.stem,
@@ -218,7 +217,7 @@ def _folder(path: Path, name: str | None, split: str | None) -> tuple[Dataset, n
     size = 0
     hashes = []
     for file in _files(path):
-        digest, file_size = _sha256(file)
+        digest, file_size = sha256_file(file)
         whole.update(f"{file.relative_to(path).as_posix()}\0{digest}\n".encode())
         size += file_size
         hashes.append(int(digest[:16], 16))
@@ -236,16 +235,6 @@ def _folder(path: Path, name: str | None, split: str | None) -> tuple[Dataset, n
 
 def _files(folder: Path) -> Iterator[Path]:
     return iter(sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.as_posix()))
-
-
-def _sha256(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as file:
-        while chunk := file.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def _read_tabular(path: Path) -> pa.Table | None:

@@ -9,6 +9,7 @@ by itself. Either way a reader never sees half a file.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -156,7 +157,7 @@ class StoreFS:
                 info["name"],
                 pafs.FileType.File,
                 size=info["size"],
-                mtime_ns=int(info["LastModified"].timestamp() * 1e9),
+                mtime_ns=_mtime_ns(info),
             )
             for info in found
             if info["type"] == "file"
@@ -200,6 +201,17 @@ class StoreFS:
             self.fs.move(target, path)
 
 
+def sha256_file(path: Path) -> tuple[str, int]:
+    """A local file's SHA-256 (hex) and size, read in chunks (artifacts can be large)."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
 def _fsync_path(path: str, *, directory: bool = False) -> None:
     flags = os.O_RDONLY | (os.O_DIRECTORY if directory else 0)
     fd = os.open(path, flags)
@@ -207,6 +219,13 @@ def _fsync_path(path: str, *, directory: bool = False) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _mtime_ns(info: dict[str, Any]) -> int:
+    """An object's last-modified time in ns; 0 where an S3-compatible server gives none
+    (its name and size still tell a changed object, as every part has a unique name)."""
+    modified = info.get("LastModified")
+    return int(modified.timestamp() * 1e9) if modified is not None else 0
 
 
 def with_endpoint(location: str, endpoint: str | None) -> str:

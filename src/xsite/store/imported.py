@@ -24,7 +24,7 @@ from typing import Any, Final, Literal
 import pyarrow as pa
 
 from xsite.store import schema
-from xsite.store.fs import StoreFS
+from xsite.store.fs import StoreFS, sha256_file
 from xsite.store.marker import ensure_store
 from xsite.store.reader import StoreReader
 from xsite.store.schema import RUNS_DIR, TIMESTAMP, PartKind, PartName, safe_artifact_name
@@ -97,8 +97,8 @@ def write_imported_run(dir: str | os.PathLike[str] | None, run: ImportedRun) -> 
         target = store.path(*schema.artifact_parts(run_id, name))
         store.make_dirs(target.rpartition("/")[0])
         store.copy_in(path, target)
-        data = path.read_bytes()
-        rows.append((name, len(data), hashlib.sha256(data).hexdigest()))
+        digest, size = sha256_file(path)
+        rows.append((name, size, digest))
     tables = _tables(run, run_id, rows)
     for seq, (kind, table) in enumerate(tables.items(), 1):
         replaced = sorted(name.filename for name, _ in before.parts.get(kind, []))

@@ -66,7 +66,8 @@ def sql(query: str, dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     try:
         return connection.execute(query).df()
     except duckdb.Error as error:
-        raise SQLError(str(error)) from error
+        hint = "the views are runs and metrics; DESCRIBE runs lists its columns"
+        raise SQLError(f"{error}\n({hint})") from error
 
 
 def _metrics_source(

@@ -42,7 +42,7 @@ from xsite.store.datasets import (
     shared_rows,
     write_row_hashes,
 )
-from xsite.store.fs import StoreFS
+from xsite.store.fs import StoreFS, sha256_file
 from xsite.store.marker import ensure_store
 from xsite.store.reader import StoreReader
 from xsite.store.records import (
@@ -220,7 +220,8 @@ class Run:
             safe_artifact_name(artifact_name)
             self._store.make_dirs(self._artifact_path(artifact_name).rpartition("/")[0])
             self._store.copy_in(file, self._artifact_path(artifact_name))
-            rows.append((artifact_name, *_size_and_sha256(file)))
+            digest, size = sha256_file(file)
+            rows.append((artifact_name, size, digest))
         self._write_artifact_rows(rows)
         return base
 
@@ -692,16 +693,6 @@ def _check_label(what: str, value: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
     return value
-
-
-def _size_and_sha256(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
 
 
 def _metrics_table(run_id: str, batch: list[tuple[int, int, dict[str, Any]]]) -> pa.Table:
