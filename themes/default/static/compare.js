@@ -5,7 +5,9 @@
  * null), the URL's #runs=<id>,<id>,… . For those runs it reads runs/<id>/run.json (at most
  * CONCURRENCY at a time) and shows: the runs, a diff of exactly two, a metrics table, metric
  * charts (charts.js, overlaying runs/<id>/metrics.json), params, parallel coordinates, a
- * scatter plot, and the code and data each run used.
+ * scatter plot, the code and data each run used, and the charts and images the runs logged
+ * (Run.log_chart, log_image): line and point charts of one name overlaid, run by run (PR
+ * and ROC curves), other charts (confusion matrices) and images side by side.
  *
  * Classic ES2020 script, no framework. Everything from the data (names, params, keys, …)
  * is untrusted: it only ever becomes text (textContent, attributes, Vega data), never HTML.
@@ -27,6 +29,10 @@
   const MAX_CATEGORIES = 12; // a text param with more distinct values gets no parallel axis
   const MAX_PARALLEL_AXES = 16;
   const CHART_SPEC = "assets/metric-chart.vl.json";
+  const RECORDS_MAX = 24; // runs whose logged charts and images are shown side by side
+  // A logged record's artifact name, as xsite.store.records writes it.
+  const RECORD = /^(tables|charts|images)\/(.+?)(?:\/step-(\d+))?(\.parquet|\.vl\.json|\.png|\.jpe?g|\.gif|\.webp)$/;
+  const RUN_FIELD = "xsite_run"; // the field an overlay adds to each run's points
   // Vega's default category scheme (tableau10); beyond 10 runs, hues around the circle.
   const TABLEAU10 = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b",
     "#eeca3b", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac"];
@@ -227,6 +233,7 @@
       git: obj(d.git),
       system: obj(d.system),
       datasets: Array.isArray(d.datasets) ? d.datasets : null,
+      artifacts: Array.isArray(d.artifacts) ? d.artifacts : [],
     };
   }
 
@@ -362,6 +369,7 @@
         slot("compare-code", "Code and data")
       );
       this.slots = slots;
+      this.slot = slot;
       const loading = () => el("p", { className: "xs-chart-status", text: "Loading…" });
       for (const { body } of Object.values(slots)) body.append(loading());
 
@@ -414,6 +422,9 @@
       await nextTask();
       if (generation !== this.generation) return;
       this.renderScatter(loaded, keys);
+      await nextTask();
+      if (generation !== this.generation) return;
+      this.renderRecords(loaded);
     }
 
     finish() {
@@ -1246,6 +1257,151 @@
         el("div", { className: "xs-table-wrap" }, [el("table", { className: "xs-table xs-compare-table xs-compare-data" }, [head, tbody])]),
       ];
     }
+    /* 9. logged charts and images */
+
+    // Only when a run logged some: a section after the metric charts.
+    renderRecords(runs) {
+      const shown = runs.slice(0, RECORDS_MAX);
+      const charts = new Map(); // name -> Map(run id -> artifact path)
+      const images = new Map(); // name -> Map(run id -> {path, step})
+      for (const run of shown) {
+        for (const a of run.artifacts) {
+          const m = a && typeof a.name === "string" && typeof a.path === "string" ? RECORD.exec(a.name) : null;
+          if (!m || a.path.startsWith("artifacts-as-text/")) continue;
+          const [, kind, name, stepText] = m;
+          const step = stepText === undefined ? -1 : Number(stepText);
+          if (kind === "charts") {
+            if (!charts.has(name)) charts.set(name, new Map());
+            charts.get(name).set(run.id, a.path);
+          } else if (kind === "images") {
+            if (!images.has(name)) images.set(name, new Map());
+            const last = images.get(name).get(run.id);
+            if (!last || step > last.step) images.get(name).set(run.id, { path: a.path, step });
+          }
+        }
+      }
+      if (!charts.size && !images.size) return;
+      const mark = this.slots["compare-charts"];
+      this.slot("compare-records", "Logged charts and images");
+      const { section, body, link } = this.slots["compare-records"];
+      mark.section.after(section);
+      mark.link.after(link);
+      const parts = [];
+      if (runs.length > shown.length) {
+        parts.push(el("p", { className: "xs-muted", text: `The charts and images of the first ${count(shown.length)} of ${plural(runs.length, "run")}.` }));
+      }
+      const labels = new Map(this.labelled(shown).map((r) => [r.id, r.label]));
+      for (const name of Array.from(charts.keys()).sort()) parts.push(this.loggedChart(name, shown, charts.get(name), labels));
+      for (const name of Array.from(images.keys()).sort()) parts.push(this.loggedImages(name, shown, images.get(name)));
+      body.replaceChildren(...parts);
+    }
+
+    // One logged chart name: each run's spec, then one overlay when every spec is a line or
+    // point chart of the same fields with its data inline, else the charts side by side.
+    loggedChart(name, runs, paths, labels) {
+      const box = el("div", { className: "xs-compare-record", "data-record": name }, [
+        el("h3", {}, [bdi(name)]),
+        el("p", { className: "xs-chart-status", text: "Loading…" }),
+      ]);
+      const having = runs.filter((r) => paths.has(r.id));
+      const missing = runs.filter((r) => !paths.has(r.id));
+      Promise.all(having.map((r) => fetch(`${this.runUrl(r.id)}${paths.get(r.id)}`).then((res) => {
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        return res.json();
+      }).then((spec) => ({ run: r, spec }), (err) => ({ run: r, error: reasonOf(err) })))).then((specs) => {
+        const drawn = specs.filter((s) => s.spec);
+        const children = [el("h3", {}, [bdi(name)])];
+        const failed = specs.filter((s) => s.error).map((s) => `${s.run.name}: ${s.error}`);
+        if (failed.length) children.push(el("p", { className: "xs-chart-error", role: "alert", text: `Could not read ${failed.join("; ")}.` }));
+        if (missing.length) {
+          children.push(el("p", { className: "xs-muted" }, [
+            `Not logged by ${missing.length === 1 ? "" : `${count(missing.length)} runs: `}`,
+            ...missing.flatMap((r, i) => [i ? ", " : "", bdi(r.name)]),
+            ".",
+          ]));
+        }
+        const fields = drawn.map((s) => overlayFields(s.spec));
+        const overlay = drawn.length > 1 && fields.every((f) => f !== null && f === fields[0]);
+        if (overlay) {
+          const holder = el("div", { className: "xs-compare-chart xs-compare-overlay", "data-overlay": "true" });
+          children.push(holder);
+          box.replaceChildren(...children);
+          this.draw(holder, (theme) => this.overlaySpec(drawn, labels, theme));
+          return;
+        }
+        const grid = el("div", { className: "xs-compare-grid" });
+        children.push(grid);
+        box.replaceChildren(...children);
+        for (const { run, spec } of drawn) {
+          const holder = el("div", { className: "xs-compare-chart" });
+          grid.append(el("figure", { className: "xs-compare-cell", "data-run-id": run.id }, [
+            el("figcaption", {}, [this.runLink(run)]),
+            holder,
+          ]));
+          this.draw(holder, (theme) => {
+            const own = Object.assign({}, spec);
+            delete own.$schema; // drawn by the site's Vega-Lite, whatever version it names
+            own.config = Object.assign(this.vegaConfig(theme), own.config);
+            return own;
+          });
+        }
+      });
+      return box;
+    }
+
+    overlaySpec(drawn, labels, theme) {
+      const spec = Object.assign({}, drawn[0].spec);
+      delete spec.$schema;
+      delete spec.title;
+      const values = [];
+      for (const { run, spec: own } of drawn) {
+        for (const point of own.data.values) values.push(Object.assign({}, point, { [RUN_FIELD]: labels.get(run.id) }));
+      }
+      spec.data = { values };
+      spec.encoding = Object.assign({}, spec.encoding, {
+        color: {
+          field: RUN_FIELD,
+          type: "nominal",
+          title: "run",
+          scale: { domain: drawn.map((d) => labels.get(d.run.id)), range: drawn.map((d) => d.run.color) },
+          legend: { orient: "bottom", columns: 2, labelLimit: 280 },
+        },
+      });
+      if (spec.width === undefined) spec.width = 360;
+      if (spec.height === undefined) spec.height = 300;
+      spec.config = Object.assign(this.vegaConfig(theme), spec.config);
+      return spec;
+    }
+
+    // One logged image name: each run's image at its last step, side by side.
+    loggedImages(name, runs, found) {
+      return el("div", { className: "xs-compare-record", "data-record": name }, [
+        el("h3", {}, [bdi(name)]),
+        el("div", { className: "xs-compare-grid" }, runs.map((run) => {
+          const image = found.get(run.id);
+          return el("figure", { className: "xs-compare-cell", "data-run-id": run.id }, [
+            el("figcaption", {}, [this.runLink(run), image && image.step >= 0 ? el("span", { className: "xs-muted", text: ` · step ${image.step}` }) : null]),
+            image
+              ? el("img", { src: `${this.runUrl(run.id)}${image.path}`, alt: `${name} of ${run.name}`, loading: "lazy" })
+              : el("p", { className: "xs-empty", text: "Not logged." }),
+          ]);
+        })),
+      ]);
+    }
+  }
+
+  /* ------------------------------------------------------- logged charts */
+
+  // "x-field␀y-field" of a chart that overlays run by run: one line or point mark, x and y
+  // from fields, no colour of its own, data inline. Anything else: null.
+  function overlayFields(spec) {
+    if (!spec || typeof spec !== "object" || spec.layer || spec.hconcat || spec.vconcat || spec.concat || spec.facet || spec.repeat) return null;
+    const mark = typeof spec.mark === "string" ? spec.mark : spec.mark && spec.mark.type;
+    const enc = spec.encoding;
+    if (!["line", "point"].includes(mark) || !enc || !spec.data || !Array.isArray(spec.data.values)) return null;
+    if (!enc.x || !enc.y || typeof enc.x.field !== "string" || typeof enc.y.field !== "string") return null;
+    if (enc.color || enc.detail || enc.shape || enc.strokeDash || enc.row || enc.column || enc.facet) return null;
+    return `${enc.x.field}\u0000${enc.y.field}`;
   }
 
   /* ------------------------------------------------------- parallel axes */

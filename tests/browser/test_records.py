@@ -1,4 +1,5 @@
-"""The datasets page and a run's Datasets section in Chromium, under a URL prefix."""
+"""Rich records in Chromium, under a URL prefix: the datasets page, a run's Datasets, Tables,
+Charts and Images sections, and a comparison's logged charts and images."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import xsite
@@ -82,4 +84,77 @@ def test_logged_records_sort_draw_and_slide(
     assert gallery.locator("img:visible").get_attribute("data-step") == "0"
     assert gallery.locator("output").inner_text() == "0"
     assert gallery.locator("img:visible").evaluate("(img) => img.naturalWidth") == 4
+    assert watched.problems == []
+
+
+@pytest.fixture(scope="module")
+def evaluated_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """Three runs: two that logged a ROC curve, a confusion matrix and sample images (one
+    at two steps), and one that logged none of them."""
+    from xsite import plots
+
+    tmp = tmp_path_factory.mktemp("evaluated")
+    generator = np.random.default_rng(1)
+    truth = generator.integers(0, 2, 300)
+    ids = []
+    for name, signal in (("weak", 0.1), ("strong", 0.6)):
+        scores = truth * signal + generator.random(300) * (1 - signal)
+        with xsite.init(project="p", name=name, capture=False, dir=tmp / "store") as run:
+            run.log_chart("roc", plots.roc_curve(truth, scores).chart)
+            run.log_chart("confusion", plots.confusion_matrix(truth, scores > 0.5).chart)
+            for step in range(2 if name == "strong" else 1):
+                run.log_image("samples", np.full((3, 5), 60 + step * 100, np.uint8), step=step)
+        ids.append(run.id)
+    with xsite.init(project="p", name="plain", capture=False, dir=tmp / "store") as run:
+        run.log({"loss": 1.0})
+    ids.append(run.id)
+    yield from built_and_served(tmp, ",".join(ids))
+
+
+def rgb(hex_colour: str) -> str:
+    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
+
+
+def test_a_comparison_overlays_curves_and_sets_matrices_and_images_side_by_side(
+    evaluated_site: tuple[str, str], watched: WatchedPage
+) -> None:
+    url, ids = evaluated_site
+    page = watched.page
+    page.goto(f"{url}compare/#runs={ids}")
+    section = page.locator("#compare-records")
+    page.wait_for_selector("#compare-records .xs-compare-overlay svg", timeout=15_000)
+    roc = section.locator("[data-record=roc]")
+    # One chart, a line per run, each in the run's colour, with the runs in its legend.
+    overlay = roc.locator(".xs-compare-overlay")
+    assert overlay.count() == 1
+    lines = overlay.locator(".mark-line path")
+    assert lines.count() == 2
+    colours = [lines.nth(i).get_attribute("stroke") for i in range(2)]
+    swatches = [
+        page.locator(f"#compare-runs tr[data-run-id='{run_id}'] .xs-swatch").evaluate(
+            "(s) => getComputedStyle(s).backgroundColor"
+        )
+        for run_id in ids.split(",")[:2]
+    ]
+    assert [rgb(colour) for colour in colours] == swatches
+    assert "weak" in overlay.inner_text() and "strong" in overlay.inner_text()
+    assert "Not logged by" in roc.inner_text() and "plain" in roc.inner_text()
+    # Confusion matrices: a heatmap per run, side by side.
+    confusion = section.locator("[data-record=confusion] figure")
+    assert confusion.count() == 2
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-record=confusion] figure svg').length === 2"
+    )
+    assert confusion.nth(0).locator("figcaption").inner_text() == "weak"
+    # Images: each run's last step, and a note where a run logged none.
+    samples = section.locator("[data-record=samples] figure")
+    assert samples.count() == 3
+    assert samples.nth(1).inner_text().strip() == "strong · step 1"
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-record=samples] img')]"
+        ".every(i => i.complete && i.naturalWidth === 5)"
+    )
+    assert samples.nth(2).locator("img").count() == 0
+    assert page.locator("nav.xs-compare-toc a", has_text="Logged charts").count() == 1
     assert watched.problems == []
