@@ -337,3 +337,21 @@ def test_sql_and_imports_work_on_object_storage(s3_store: tuple[str, Path], tmp_
     assert again.unchanged == ["csv/table"]
     runs = xsite.load_runs(uri)
     assert runs.loc[runs["name"] == "table", "metrics.loss"].item() == 0.5
+
+
+def test_model_versions_are_numbered_right_when_processes_race_on_object_storage(
+    s3_server: str, s3_log: RequestLog, tmp_path: Path
+) -> None:
+    """A version is claimed with a conditional PUT (If-None-Match: *), as S3 and MinIO
+    offer: the one writer whose PUT lands first gets the number."""
+    from tests.test_models import check_race, race
+
+    uri = uri_of(s3_server, "registry")
+    got = race(uri, tmp_path)
+    check_race(got, xsite.load_models(uri))
+    claims = [path for method, path in s3_log.take() if method == "PUT" and "/models/" in path]
+    assert len(claims) >= 30  # and more when two writers raced for one number
+    # The server refuses the second PUT of a name: that is what numbers the versions.
+    store = xsite.StoreReader(uri).store
+    assert store.create_bytes(store.path("models/race/shared/v1.json"), b"{}") is False
+    assert store.create_bytes(store.path("models/race/shared/v31.json"), b"{}") is True

@@ -107,6 +107,39 @@ class StoreFS:
         if sync:
             _fsync_path(directory, directory=True)
 
+    def create_bytes(self, path: str, data: bytes) -> bool:
+        """Write ``data`` to ``path`` only if nothing is there: True if this call made the
+        file, False if it existed. Of writers that race for one name, exactly one wins, and
+        readers never see a half-written file.
+
+        On a disk the file is written under a temporary name and hard-linked to ``path``
+        (a link never replaces a file); on object storage it is one conditional PUT
+        (``If-None-Match: *``, which S3 and MinIO honour).
+        """
+        if not self.is_local:
+            try:
+                self.objects.pipe_file(path, data, mode="create")
+            except FileExistsError:
+                return False
+            except OSError as exc:
+                if _precondition_failed(exc):
+                    return False
+                raise
+            return True
+        directory, _, name = path.rpartition("/")
+        tmp = f"{directory}/{TMP_PREFIX}{secrets.token_hex(6)}-{name}"
+        with self.fs.open_output_stream(tmp) as stream:
+            stream.write(data)
+        _fsync_path(tmp)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+        _fsync_path(directory, directory=True)
+        return True
+
     def write_table(self, path: str, table: pa.Table, *, durable: bool = True) -> None:
         sink = pa.BufferOutputStream()
         pq.write_table(
@@ -210,6 +243,14 @@ def sha256_file(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+def _precondition_failed(error: OSError) -> bool:
+    """Whether an object store refused a conditional write because the object exists (s3fs
+    says so with FileExistsError only when the server names the condition)."""
+    cause = error.__cause__
+    response = getattr(cause, "response", None) or {}
+    return response.get("Error", {}).get("Code") in {"PreconditionFailed", "412"}
 
 
 def _fsync_path(path: str, *, directory: bool = False) -> None:

@@ -122,17 +122,25 @@ def summarize(reader: StoreReader, files: RunFiles) -> RunSummary | None:
     record = reader.snapshot(files)
     if record is None or record["ended_at"] is None:
         return None
-    params: dict[str, Any] = {}
-    for row in reader.read_run(files, "params").to_pylist():
-        params[row["key"]] = decode_param(row["value"])
     return RunSummary(
         run_id=files.run_id,
         covers=files.part_names(),
         record={key: record[key] for key in RECORD_FIELDS},
-        params=params,
-        metrics=metric_summaries(reader.read_run(files, "metrics")),
-        datasets=[brief(row) for row in reader.read_run(files, "datasets").to_pylist()],
+        **run_contents(reader, files),
     )
+
+
+def run_contents(reader: StoreReader, files: RunFiles) -> dict[str, Any]:
+    """A run's ``params``, ``metrics`` (summaries) and ``datasets`` (in brief) as its
+    listed parts have them, ended or not."""
+    params: dict[str, Any] = {}
+    for row in reader.read_run(files, "params").to_pylist():
+        params[row["key"]] = decode_param(row["value"])
+    return {
+        "params": params,
+        "metrics": metric_summaries(reader.read_run(files, "metrics")),
+        "datasets": [brief(row) for row in reader.read_run(files, "datasets").to_pylist()],
+    }
 
 
 def metric_summaries(table: pa.Table) -> dict[str, MetricSummary]:

@@ -52,6 +52,15 @@ from xsite.store.records import (
     record_name,
     table_bytes,
 )
+from xsite.store.registry import (
+    MODELS_DIR,
+    ModelFile,
+    ModelVersion,
+    claim_version,
+    files_digest,
+    folder_key,
+    model_files,
+)
 from xsite.store.schema import RUNS_DIR, PartKind, PartName, safe_artifact_name
 from xsite.store.summary import (
     RECORD_FIELDS,
@@ -59,6 +68,7 @@ from xsite.store.summary import (
     RunSummary,
     merge_metrics,
     metric_summaries,
+    run_contents,
     summarize,
     summary_filename,
 )
@@ -215,14 +225,7 @@ class Run:
             entries = [(f, f"{base}/{f.relative_to(source).as_posix()}") for f in files]
         else:
             entries = [(source, base)]
-        rows = []
-        for file, artifact_name in entries:
-            safe_artifact_name(artifact_name)
-            self._store.make_dirs(self._artifact_path(artifact_name).rpartition("/")[0])
-            self._store.copy_in(file, self._artifact_path(artifact_name))
-            digest, size = sha256_file(file)
-            rows.append((artifact_name, size, digest))
-        self._write_artifact_rows(rows)
+        self._copy_files([(file, name, *sha256_file(file)) for file, name in entries])
         return base
 
     def log_artifact_bytes(self, name: str, data: bytes) -> str:
@@ -300,6 +303,56 @@ class Run:
                 raise ValueError(f"image {path}: use one of {', '.join(IMAGE_SUFFIXES)}")
             return self.log_artifact(path, record_name("images", name, step, suffix))
         return self.log_artifact_bytes(record_name("images", name, step, ".png"), png_bytes(image))
+
+    def log_model(
+        self,
+        path: str | os.PathLike[str],
+        name: str,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> ModelVersion:
+        """Keep a model (a file, or a folder of files) as the next version of the project's
+        model ``name``, with its lineage: this run, its params, the last value of each
+        metric, its datasets and git commit, and ``metadata`` (JSON values).
+
+        Versions are numbered 1, 2, 3… per project and name, also when many processes log
+        versions at once (:mod:`xsite.store.registry`). Returns the version.
+        """
+        self._check_open()
+        name = _check_label("model name", name)
+        source = Path(path)
+        if not source.exists():
+            raise FileNotFoundError(f"model {source} does not exist")
+        try:
+            meta = json.loads(json.dumps(dict(metadata or {}), allow_nan=True))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"metadata of model {name!r} must be JSON values: {exc}") from exc
+        files = [(file, inner, *sha256_file(file)) for file, inner in model_files(source)]
+        digest = files_digest((inner, sha) for _, inner, sha, _ in files)
+        base = f"{MODELS_DIR}/{folder_key(name)}/{digest.removeprefix('sha256:')[:12]}"
+        self._copy_files([(file, f"{base}/{inner}", sha, size) for file, inner, sha, size in files])
+        self.flush()
+        contents = self._contents()
+        git = (self._system or {}).get("git") or {}
+        version = ModelVersion(
+            project=self.project,
+            name=name,
+            version=0,
+            run_id=self.id,
+            run_name=self.name,
+            logged_at=datetime.now(UTC),
+            files=tuple(ModelFile(f"{base}/{inner}", size, sha) for _, inner, sha, size in files),
+            digest=digest,
+            metadata=meta,
+            params=contents["params"],
+            metrics={
+                key: {"value": summary.last, "step": summary.last_step}
+                for key, summary in contents["metrics"].items()
+            },
+            datasets=tuple(contents["datasets"]),
+            git={key: git.get(key) for key in ("commit", "branch", "dirty", "remote")},
+            store=self._store,
+        )
+        return claim_version(self._store, version)
 
     def add_tags(self, *tags: str) -> None:
         self._check_open()
@@ -397,6 +450,26 @@ class Run:
                     hashes = read_row_hashes(self._store, dataset.fingerprint)
                     self._earlier_datasets.append((dataset, hashes))
         return [*self._earlier_datasets, *self._datasets]
+
+    def _contents(self) -> dict[str, Any]:
+        """The run's params, metric summaries and datasets so far: from what this writer
+        wrote, or, for a resumed or attached run, read back from the store."""
+        if self._tally is not None:
+            return {
+                "params": dict(self._tally.params),
+                "metrics": dict(self._tally.metrics),
+                "datasets": list(self._tally.datasets),
+            }
+        reader = StoreReader(self._store.location)
+        return run_contents(reader, reader.list_run(self.id))
+
+    def _copy_files(self, entries: list[tuple[Path, str, str, int]]) -> None:
+        """Copy local files, each with its artifact name, SHA-256 and size, into the run."""
+        for file, artifact_name, _, _ in entries:
+            safe_artifact_name(artifact_name)
+            self._store.make_dirs(self._artifact_path(artifact_name).rpartition("/")[0])
+            self._store.copy_in(file, self._artifact_path(artifact_name))
+        self._write_artifact_rows([(name, size, sha) for _, name, sha, size in entries])
 
     def _check_open(self) -> None:
         if self._closed:

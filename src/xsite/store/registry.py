@@ -1,0 +1,314 @@
+"""The model registry: numbered versions of a project's named models, each with its lineage.
+
+``Run.log_model(path, name)`` first keeps the model's files as artifacts of the run, under
+``models/<name>/<digest>/``, then records the version in the project's registry::
+
+    models/<project>/<name>/v<N>.json       one version (project and name percent-encoded)
+
+The version number is claimed by creating that file only if it does not exist yet
+(:meth:`~xsite.store.fs.StoreFS.create_bytes`: a hard link on a disk, a conditional PUT on
+object storage). Writers racing for a number: one wins, the others take the next. So the
+versions of a model are 1, 2, 3… with no gap and no number twice, for any number of
+writers, and a version exists only once its files are in the store.
+
+A version file holds its lineage as it was when the version was logged: the run, its params,
+the last value of each metric, the datasets it used (fingerprints), its git commit, and the
+metadata given. Version files are never changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote, unquote
+
+from xsite.store.fs import StoreFS
+from xsite.store.reader import StoreReader
+from xsite.store.schema import artifact_parts
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MODELS_DIR: Final = "models"
+"""At the store's root: ``models/<project>/<name>/v<N>.json``."""
+VERSION_FORMAT: Final = 1
+VERSION_FILE: Final = re.compile(r"v(?P<version>[1-9][0-9]{0,8})\.json")
+MAX_CLAIMS: Final = 10_000
+"""Numbers one call tries before giving up (only a runaway of writers gets there)."""
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    name: str
+    """Its artifact name in the run that logged it."""
+    size: int
+    sha256: str
+
+    @property
+    def file_name(self) -> str:
+        """Its path within the model (what ``download`` recreates)."""
+        return self.name.split("/", 3)[3]
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One version of a model: what ``Run.log_model`` returns and the registry lists."""
+
+    project: str
+    name: str
+    version: int
+    run_id: str
+    run_name: str
+    logged_at: datetime
+    files: tuple[ModelFile, ...]
+    digest: str
+    """``sha256:`` of the files (each file's path and SHA-256, in path order): two versions
+    with the same digest hold the same bytes."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    """The run's params when the version was logged."""
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per metric key, the run's last ``value`` and its ``step`` when the version was logged."""
+    datasets: tuple[dict[str, Any], ...] = ()
+    """The datasets the run had logged: ``label``, ``fingerprint``, ``rows``."""
+    git: dict[str, Any] = field(default_factory=dict)
+    """``commit``, ``branch``, ``dirty`` and ``remote`` of the run's code."""
+    store: StoreFS | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def size(self) -> int:
+        return sum(file.size for file in self.files)
+
+    def download(self, destination: str | Path) -> Path:
+        """Copy the version's files into the folder ``destination`` (made if needed), each
+        under its path within the model, and return that folder."""
+        if self.store is None:
+            raise ValueError(f"model {self.name} v{self.version} was not read from a store")
+        folder = Path(destination)
+        for file in self.files:
+            target = folder / file.file_name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            data = self.store.read_bytes(self.store.path(*artifact_parts(self.run_id, file.name)))
+            target.write_bytes(data)
+        return folder
+
+    def to_json(self) -> bytes:
+        body = {
+            "format": VERSION_FORMAT,
+            "project": self.project,
+            "name": self.name,
+            "version": self.version,
+            "run_id": self.run_id,
+            "run_name": self.run_name,
+            "logged_at": self.logged_at.isoformat(),
+            "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in self.files],
+            "digest": self.digest,
+            "metadata": self.metadata,
+            "params": self.params,
+            "metrics": self.metrics,
+            "datasets": list(self.datasets),
+            "git": self.git,
+        }
+        return json.dumps(_plain(body), sort_keys=True, allow_nan=False).encode() + b"\n"
+
+    @classmethod
+    def from_json(cls, data: bytes, store: StoreFS | None = None) -> ModelVersion:
+        """Raises ``ValueError`` (or ``KeyError``, ``TypeError``) for what is not a version."""
+        body = json.loads(data)
+        if body.get("format") != VERSION_FORMAT:
+            raise ValueError(f"model version format {body.get('format')!r} is not 1")
+        return cls(
+            project=body["project"],
+            name=body["name"],
+            version=int(body["version"]),
+            run_id=body["run_id"],
+            run_name=body["run_name"],
+            logged_at=datetime.fromisoformat(body["logged_at"]),
+            files=tuple(ModelFile(f["name"], int(f["size"]), f["sha256"]) for f in body["files"]),
+            digest=body["digest"],
+            metadata=dict(body["metadata"]),
+            params=dict(body["params"]),
+            metrics={key: dict(value) for key, value in body["metrics"].items()},
+            datasets=tuple(dict(d) for d in body["datasets"]),
+            git=dict(body["git"]),
+            store=store,
+        )
+
+
+def folder_key(text: str) -> str:
+    """A project or model name as one safe path segment: percent-encoded, and a leading
+    dot encoded too (no ``..``, no hidden or temporary name)."""
+    key = quote(text, safe="")
+    return "%2E" + key[1:] if key.startswith(".") else key
+
+
+def model_files(source: Path) -> list[tuple[Path, str]]:
+    """The files of a model (a file, or a folder's files in path order), each with its path
+    within the model."""
+    if source.is_dir():
+        files = sorted((p for p in source.rglob("*") if p.is_file()), key=lambda p: p.as_posix())
+        if not files:
+            raise ValueError(f"model folder {source} holds no files")
+        return [(file, file.relative_to(source).as_posix()) for file in files]
+    return [(source, source.name)]
+
+
+def files_digest(hashed: Iterable[tuple[str, str]]) -> str:
+    """The digest of a model's files from (path within the model, SHA-256) pairs."""
+    whole = hashlib.sha256()
+    for path, digest in sorted(hashed):
+        whole.update(f"{path}\0{digest}\n".encode())
+    return f"sha256:{whole.hexdigest()}"
+
+
+def claim_version(store: StoreFS, version: ModelVersion) -> ModelVersion:
+    """Record ``version`` under the model's next free number; return it with that number."""
+    folder = store.path(MODELS_DIR, folder_key(version.project), folder_key(version.name))
+    store.make_dirs(folder)
+    taken = [
+        int(match["version"])
+        for info in store.list_files(folder, recursive=False)
+        if (match := VERSION_FILE.fullmatch(info.base_name))
+    ]
+    number = max(taken, default=0) + 1
+    for _ in range(MAX_CLAIMS):
+        numbered = replace(version, version=number)
+        if store.create_bytes(f"{folder}/v{number}.json", numbered.to_json()):
+            return numbered
+        number += 1
+    raise RuntimeError(f"could not claim a version of model {version.name!r}")
+
+
+def read_versions(
+    store: StoreFS,
+    skipped: Callable[[str, str], None],
+    cached: dict[str, ModelVersion] | None = None,
+) -> list[ModelVersion]:
+    """Every version in the registry, by project, name and version. A file that is not a
+    version is passed to ``skipped(path, reason)`` and left out. ``cached`` versions (by
+    path: version files never change) are not read again."""
+    versions = []
+    for info in store.list_files(store.path(MODELS_DIR), recursive=True):
+        if VERSION_FILE.fullmatch(info.base_name) is None:
+            continue
+        if cached is not None and info.path in cached:
+            versions.append(cached[info.path])
+            continue
+        try:
+            version = ModelVersion.from_json(store.read_bytes(info.path), store)
+            where = info.path.rsplit("/", 3)[-3:]
+            if [unquote(where[0]), unquote(where[1]), where[2]] != [
+                version.project,
+                version.name,
+                f"v{version.version}.json",
+            ]:
+                raise ValueError("its project, name or version is not the one its path says")
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            skipped(store.display(info.path), f"not a model version: {exc}")
+            continue
+        if cached is not None:
+            cached[info.path] = version
+        versions.append(version)
+    return sorted(versions, key=lambda v: (v.project, v.name, v.version))
+
+
+def _plain(value: Any) -> Any:
+    """JSON has no NaN or infinity: those become strings, as in run summaries."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def load_models(
+    dir: str | os.PathLike[str] | None = None,
+    *,
+    project: str | None = None,
+    name: str | None = None,
+) -> pd.DataFrame:
+    """One row per model version, by project, name and version.
+
+    Columns: ``project, name, version, run_id, run_name, logged_at, size, digest, git_commit,
+    datasets`` (fingerprints), then ``metadata.<key>``, ``params.<key>`` and
+    ``metrics.<key>`` (each metric's last value when the version was logged).
+    """
+    import pandas as pd  # slow to import, and `xsite build` never needs it
+
+    versions = _versions(dir, project, name)
+    rows = []
+    for v in versions:
+        row: dict[str, Any] = {
+            "project": v.project,
+            "name": v.name,
+            "version": v.version,
+            "run_id": v.run_id,
+            "run_name": v.run_name,
+            "logged_at": v.logged_at,
+            "size": v.size,
+            "digest": v.digest,
+            "git_commit": v.git.get("commit"),
+            "datasets": [d["fingerprint"] for d in v.datasets],
+        }
+        row.update({f"metadata.{key}": value for key, value in v.metadata.items()})
+        row.update({f"params.{key}": value for key, value in v.params.items()})
+        row.update({f"metrics.{key}": m["value"] for key, m in v.metrics.items()})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=None if rows else list(_COLUMNS))
+
+
+def get_model(
+    name: str,
+    version: int | None = None,
+    *,
+    project: str | None = None,
+    dir: str | os.PathLike[str] | None = None,
+) -> ModelVersion:
+    """A version of the model ``name`` (default: its latest); ``.download(folder)`` copies
+    its files. ``project`` is needed only when two projects have a model of that name."""
+    versions = _versions(dir, project, name)
+    projects = sorted({v.project for v in versions})
+    if not versions:
+        where = f" in project {project!r}" if project is not None else ""
+        raise LookupError(f"no model named {name!r}{where}")
+    if len(projects) > 1:
+        raise LookupError(
+            f"projects {', '.join(map(repr, projects))} each have a model named {name!r}: "
+            "pass project=…"
+        )
+    if version is None:
+        return versions[-1]
+    for found in versions:
+        if found.version == version:
+            return found
+    numbers = ", ".join(str(v.version) for v in versions)
+    raise LookupError(f"model {name!r} has no version {version} (it has {numbers})")
+
+
+_COLUMNS: Final = (
+    "project", "name", "version", "run_id", "run_name", "logged_at", "size", "digest",
+    "git_commit", "datasets",
+)  # fmt: skip
+
+
+def _versions(
+    dir: str | os.PathLike[str] | None, project: str | None, name: str | None
+) -> list[ModelVersion]:
+    reader = StoreReader(dir)
+    return [
+        v
+        for v in read_versions(reader.store, reader.report_skipped)
+        if (project is None or v.project == project) and (name is None or v.name == name)
+    ]
