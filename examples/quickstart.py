@@ -1,7 +1,8 @@
 """A real, small sweep: softmax regression on scikit-learn's bundled digits (8×8 images).
 
 Twelve runs (4 learning rates × 3 weight decays), each logging loss and accuracy per epoch,
-with notes on why the sweep exists, and the trained weights saved as an artifact.
+with notes on why the sweep exists. Each run that beats the best validation accuracy so far
+logs its weights as the next version of the model ``digits-softmax``.
 
     python examples/quickstart.py --dir demo-runs
     xsite ls demo-runs
@@ -41,7 +42,9 @@ def evaluate(weights: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, 
     return loss, accuracy
 
 
-def train(run: xsite.Run, lr: float, weight_decay: float, epochs: int, seed: int) -> np.ndarray:
+def train(
+    run: xsite.Run, lr: float, weight_decay: float, epochs: int, seed: int
+) -> tuple[np.ndarray, float]:
     digits = load_digits()
     x = np.hstack([digits.data / 16.0, np.ones((len(digits.data), 1))])  # bias column
     x_train, x_val, y_train, y_val = train_test_split(
@@ -83,7 +86,7 @@ def train(run: xsite.Run, lr: float, weight_decay: float, epochs: int, seed: int
     eights = plots.pr_curve(y_val == 8, probabilities[:, 8], positive=True)
     run.log_chart("pr-curve-8", eights.chart)
     run.log({"val/ap-8": eights.value}, step=epochs - 1)
-    return weights
+    return weights, val_acc
 
 
 def main() -> None:
@@ -93,6 +96,7 @@ def main() -> None:
     args = parser.parse_args()
 
     grid = itertools.product([0.01, 0.05, 0.2, 1.0], [0.0, 1e-3, 1e-2])
+    best = 0.0
     for lr, weight_decay in grid:
         with xsite.init(
             project="digits",
@@ -108,12 +112,18 @@ def main() -> None:
             notes=SWEEP_NOTES,
             dir=args.dir,
         ) as run:
-            weights = train(run, lr, weight_decay, args.epochs, seed=0)
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "weights.npy"
-                np.save(path, weights)
-                run.log_artifact(path)
-        print(f"{run.id}  {run.name}")
+            weights, val_acc = train(run, lr, weight_decay, args.epochs, seed=0)
+            if val_acc > best:  # a new best: the next version of the model
+                best = val_acc
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / "weights.npy"
+                    np.save(path, weights)
+                    version = run.log_model(
+                        path, "digits-softmax", metadata={"format": "npy", "shape": weights.shape}
+                    )
+                print(f"{run.id}  {run.name}  -> digits-softmax v{version.version}")
+            else:
+                print(f"{run.id}  {run.name}")
 
 
 if __name__ == "__main__":

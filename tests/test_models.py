@@ -3,6 +3,7 @@ numbered right by processes racing each other, read back by ``load_models``/``ge
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import warnings
@@ -73,6 +74,10 @@ def test_versions_keep_the_lineage_of_the_moment_they_were_logged(
     assert frame.loc[0, "metadata.framework"] == "numpy"
     assert frame.loc[0, "git_commit"] == first.git["commit"]
     assert frame.loc[0, "datasets"] == [dataset["fingerprint"]]
+    best = xsite.sql(
+        'SELECT version FROM models ORDER BY "metrics.val/acc" DESC, version LIMIT 1', store
+    )
+    assert best["version"].tolist() == [2]
 
 
 def test_projects_number_their_models_apart_and_names_stay_in_their_folder(
@@ -199,3 +204,107 @@ def test_a_broken_version_file_is_named_and_the_rest_still_read(tmp_path: Path) 
     assert any(str(broken) in str(w.message) for w in caught)
     with xsite.init(project="p", capture=False, dir=store) as run:
         assert run.log_model(weights, "m").version == 3  # a broken file still holds its number
+
+
+def registry_store(tmp_path: Path) -> dict[str, str]:
+    """Two runs of project ``p`` logging three versions of ``m`` (trained on a logged
+    dataset), a run of project ``q`` with a model ``m`` of its own: the run ids by name."""
+    store = tmp_path / "store"
+    folder = model_folder(tmp_path)
+    ids = {}
+    with xsite.init(project="p", name="first", capture=False, dir=store, params={"lr": 0.1}) as run:
+        run.log_dataset(FRAME, name="digits", split="train")
+        run.log({"acc": 0.5})
+        run.log_model(folder, "m", metadata={"note": "<b>bold</b>"})
+    ids["first"] = run.id
+    with xsite.init(
+        project="p", name="second", capture=False, dir=store, params={"lr": 0.2}
+    ) as run:
+        run.log({"acc": 0.8})
+        run.log_model(folder, "m")
+        (folder / "weights.bin").write_bytes(b"retrained")
+        run.log_model(folder, "m")
+    ids["second"] = run.id
+    with xsite.init(project="q", name="other", capture=False, dir=store) as run:
+        run.log_model(folder / "weights.bin", "m")
+    ids["other"] = run.id
+    return ids
+
+
+def test_the_models_pages_show_each_version_with_its_lineage_linked(tmp_path: Path) -> None:
+    from tests.test_build import soup, tree
+
+    ids = registry_store(tmp_path)
+    site = tmp_path / "site"
+    report = xsite.build(xsite.SiteConfig(store=str(tmp_path / "store"), out=str(site)))
+    assert report.broken_links == [] and report.skipped == [] and report.warnings == []
+
+    index = soup(site / "models/index.html")
+    rows = [row.get_text(" ", strip=True) for row in index.select(".xs-models tbody tr")]
+    assert [row.split(" ")[:3] for row in rows] == [["m", "3", "v3"], ["m", "1", "v1"]]
+    assert rows[0].endswith("second")
+    links = [a["href"] for a in index.select(".xs-models tbody th a")]
+    assert links == ["./../models/p/m/", "./../models/q/m/"]
+
+    page = soup(site / "models/p/m/index.html")
+    versions = page.select(".xs-model-versions tbody tr")
+    assert [row.th.get_text() for row in versions] == ["v3", "v2", "v1"]
+    assert [row.select("td")[3].get_text() for row in versions] == ["0.8", "0.8", "0.5"]  # acc
+    first = page.select_one("#v1")
+    # The run, the data and the files each link to what the site has of them.
+    run_link = first.select_one("dd a")["href"]
+    assert (site / "models/p/m" / run_link).resolve() == (site / "runs" / ids["first"]).resolve()
+    data_link = first.select_one("dd a[href*='datasets']")["href"]
+    target, anchor = data_link.split("#")
+    assert soup(site / "models/p/m" / target / "index.html").select_one(f"#{anchor}")
+    files = {a.get_text(): a["href"] for a in first.select(".xs-model-files a")}
+    assert sorted(files) == ["config/arch.json", "weights.bin"]
+    assert (site / "models/p/m" / files["weights.bin"]).read_bytes() == b"\x00\x01weights"
+    assert "<b>" not in str(first) and "&lt;b&gt;bold&lt;/b&gt;" in str(first)  # escaped
+    # The diff's data: every version, newest first, each part of its lineage.
+    diff = json.loads(page.select_one(".xs-model-diff")["data-versions"])
+    assert [entry["version"] for entry in diff] == [3, 2, 1]
+    assert diff[2]["params"] == {"lr": 0.1} and diff[1]["params"] == {"lr": 0.2}
+    assert diff[0]["files"]["weights.bin"] != diff[1]["files"]["weights.bin"]
+    assert list(diff[2]["data"]) == ["digits/train"]
+
+    run_page = soup(site / "runs" / ids["second"] / "index.html")
+    listed = [a.get_text(" ", strip=True) for a in run_page.select("#models a")]
+    assert listed == ["m v2", "m v3"]
+    href = run_page.select_one("#models a")["href"]
+    assert href.endswith("models/p/m/#v2")
+    assert "Models" in [a.get_text() for a in run_page.select("nav.xs-nav-links a")]
+
+    # Rebuilt from the same input, the site is the same to the byte.
+    again = tmp_path / "again"
+    xsite.build(xsite.SiteConfig(store=str(tmp_path / "store"), out=str(again)))
+    assert tree(again) == tree(site)
+
+
+def test_a_new_version_updates_the_model_page_and_its_run_page(tmp_path: Path) -> None:
+    from tests.test_build import soup
+
+    ids = registry_store(tmp_path)
+    config = xsite.SiteConfig(store=str(tmp_path / "store"), out=str(tmp_path / "site"))
+    xsite.build(config)
+    with xsite.resume(ids["first"], dir=tmp_path / "store") as run:
+        run.log_model(tmp_path / "model", "m")
+    report = xsite.build(config)
+    assert "models/p/m/index.html" in report.changed
+    assert f"runs/{ids['first']}/index.html" in report.changed
+    page = soup(tmp_path / "site/models/p/m/index.html")
+    assert page.select_one(".xs-model-versions tbody th").get_text() == "v4"
+
+
+def test_a_broken_version_file_is_reported_and_the_site_still_builds(tmp_path: Path) -> None:
+    registry_store(tmp_path)
+    (tmp_path / "store/models/p/m/v2.json").write_text('{"format": 1}')
+    with pytest.warns(xsite.SkippedFileWarning, match="v2.json"):
+        report = xsite.build(
+            xsite.SiteConfig(store=str(tmp_path / "store"), out=str(tmp_path / "site"))
+        )
+    [skipped] = report.skipped
+    assert skipped.path.endswith("models/p/m/v2.json") and "not a model version" in skipped.reason
+    assert report.broken_links == []
+    html = (tmp_path / "site/models/p/m/index.html").read_text()
+    assert 'id="v3"' in html and 'id="v2"' not in html

@@ -151,6 +151,8 @@ LAYERS = {
     "notes": {"xsite.compare", "xsite.config", "xsite.errors", "xsite.hooks", "xsite.query",
               "xsite.site", "xsite.store"},
     "search": {"xsite.config", "xsite.errors", "xsite.hooks", "xsite.site"},
+    "records": {"xsite.hooks", "xsite.site", "xsite.store"},
+    "registry": {"xsite.config", "xsite.hooks", "xsite.site", "xsite.store"},
     "serve": {"xsite.config", "xsite.errors", "xsite.site", "xsite.store"},
     "publish": {"xsite.config", "xsite.errors", "xsite.query", "xsite.site", "xsite.store"},
     # Bringing runs in needs the store only.
@@ -159,6 +161,11 @@ LAYERS = {
     # Framework adapters use the public API.
     "integrations": {"xsite", "xsite.errors", "xsite.store"},
 }  # fmt: skip
+
+
+def test_every_package_has_its_layer() -> None:
+    packages = {path.parent.name for path in SRC.glob("*/__init__.py")}
+    assert packages == set(LAYERS)
 
 
 @pytest.mark.parametrize("package", sorted(LAYERS))

@@ -219,18 +219,25 @@ def test_a_rebuild_lists_the_store_once_and_reads_only_the_new_run(
     s3_server: str, s3_log: RequestLog, tmp_path: Path
 ) -> None:
     uri = uri_of(s3_server, "rebuild")
+    (tmp_path / "weights.bin").write_bytes(b"w")
     for index in range(5):
         with xsite.init(project="p", name=f"r{index}", capture=False, dir=uri) as run:
             run.log({"loss": 1.0 / (index + 1)})
+            run.log_model(tmp_path / "weights.bin", "m")
     config = SiteConfig(store=uri, out=str(tmp_path / "site"))
     assert xsite.build(config).runs_read == 5
     s3_log.take()
+    # An empty folder costs one LIST too (s3fs would follow it with a HEAD and a LIST).
+    store = xsite.StoreReader(uri).store
+    assert store.list_files(store.path("none"), recursive=True) == []
+    assert [method for method, _ in s3_log.take()] == ["GET", "GET"]  # the marker, the LIST
 
     again = xsite.build(config)
     requests = s3_log.take()
     assert again.runs_read == 0 and again.files_written == 0
-    # The marker, then one LIST of every run's files (a LIST returns up to 1,000 keys).
-    assert [method for method, _ in requests] == ["GET", "GET"]
+    # The marker, one LIST of every run's files (a LIST returns up to 1,000 keys) and one
+    # of the model registry, whose version files, never changed, are not read again.
+    assert [method for method, _ in requests] == ["GET", "GET", "GET"]
     assert _part_reads(requests) == set()
 
     with xsite.init(project="p", name="new", capture=False, dir=uri) as new:

@@ -9,7 +9,13 @@ import pluggy
 
 from xsite import hooks
 
-DEFAULT_PLUGINS = ("xsite.compare", "xsite.notes", "xsite.records", "xsite.search")
+DEFAULT_PLUGINS = (
+    "xsite.compare",
+    "xsite.notes",
+    "xsite.records",
+    "xsite.registry",
+    "xsite.search",
+)
 """Built-in features, shipped as plugins that use the same hooks a third party would."""
 
 

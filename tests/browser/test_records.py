@@ -158,3 +158,48 @@ def test_a_comparison_overlays_curves_and_sets_matrices_and_images_side_by_side(
     assert samples.nth(2).locator("img").count() == 0
     assert page.locator("nav.xs-compare-toc a", has_text="Logged charts").count() == 1
     assert watched.problems == []
+
+
+@pytest.fixture(scope="module")
+def registry_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    from tests.test_models import registry_store
+
+    tmp = tmp_path_factory.mktemp("registry")
+    ids = registry_store(tmp)
+    yield from built_and_served(tmp, ids["first"])
+
+
+def test_a_model_page_diffs_two_versions_and_links_their_lineage(
+    registry_site: tuple[str, str], watched: WatchedPage
+) -> None:
+    url, first = registry_site
+    page = watched.page
+    page.goto(f"{url}models/")
+    page.locator(".xs-models").first.get_by_role("link", name="m", exact=True).click()
+    page.wait_for_url(f"{url}models/p/m/")
+    diff = page.locator(".xs-model-diff")
+    # At first, the latest version against the one before: only the files changed.
+    assert diff.locator("select").nth(0).input_value() == "2"
+    assert diff.locator("select").nth(1).input_value() == "3"
+    assert diff.locator("table thead th").first.inner_text() == "Files (SHA-256)"
+    # v1 against v3: another run, so other data, params, metrics and metadata; the address
+    # keeps the pair.
+    diff.get_by_label("From").select_option("1")
+    page.wait_for_function("() => window.location.hash === '#diff=1..3'")
+    heads = diff.locator("table thead tr").all_inner_texts()
+    assert [head.split("\t")[0] for head in heads] == [
+        "Data (fingerprints)", "Params", "Metrics when logged", "Metadata", "Files (SHA-256)"
+    ]  # fmt: skip
+    acc = diff.locator("table").nth(2).locator("tbody tr").first
+    assert acc.inner_text().split("\t") == ["acc", "0.5", "0.8", "+0.3"]
+    # A shared link opens the same pair.
+    page.goto(f"{url}models/p/m/#diff=3..3")
+    page.reload()
+    assert diff.inner_text().endswith("The same version twice: pick two.")
+    # From a version's lineage to its run, and back to the model from the run page.
+    page.locator("#v1 dd a").first.click()
+    page.wait_for_url(f"{url}runs/{first}/")
+    page.locator("#models a").click()
+    page.wait_for_url(f"{url}models/p/m/#v1")
+    assert page.locator("#v1").is_visible()
+    assert watched.problems == []

@@ -20,7 +20,7 @@ from xsite.config import SiteConfig
 from xsite.plugins import plugin_manager
 from xsite.site import urls
 from xsite.site.assets import asset_files
-from xsite.site.cache import CacheEntry, RunCache
+from xsite.site.cache import CacheEntry, RunCache, VersionCache
 from xsite.site.data import site_data_files
 from xsite.site.gather import gather
 from xsite.site.links import find_broken_links
@@ -32,6 +32,7 @@ from xsite.site.select import RunSelector
 from xsite.site.theme import Theme
 from xsite.site.write import SiteWriter, WrittenSite
 from xsite.store.reader import SkippedFile, StoreReader
+from xsite.store.registry import read_versions
 from xsite.version import __version__
 
 Progress = Callable[[str, int, int | None], None]
@@ -124,7 +125,12 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
     if config.select:
         rows = list(RunSelector(tuple(rows)).select((config.select,), where="select"))
     report = BuildReport(out=writer.out, runs=len(rows), runs_read=len(gathered.fresh))
-    model = build_model(rows, config.project)
+    version_cache = VersionCache(config.cache_dir / "models.pickle")
+    versions = read_versions(reader.store, reader.report_skipped, version_cache.files)
+    version_cache.save()
+    if redactor is not None:
+        versions = [redactor.version(version) for version in versions]
+    model = build_model(rows, config.project, tuple(versions))
     plugins.hook.xsite_model(model=model, config=config, report=report)
     pages = make_pages(model, config, design, gathered.signature, gathered.record)
     data_files = site_data_files(model, config)

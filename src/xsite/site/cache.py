@@ -83,3 +83,29 @@ class RunCache:
 
 def signature_digest(signature: tuple[tuple[str, int, int], ...]) -> str:
     return hashlib.sha256(repr(signature).encode()).hexdigest()
+
+
+class VersionCache:
+    """The model registry's version files as the last build read them, by path: a version
+    file never changes, so on object storage a rebuild reads only the new ones."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.files: dict[str, bytes] = {}
+        try:
+            with path.open("rb") as file:
+                if pickle.load(file) == _CACHE_FORMAT:
+                    self.files = pickle.load(file)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            pass  # no cache, or a damaged one: the versions are read again
+        self._loaded = dict(self.files)
+
+    def save(self) -> None:
+        if self.files == self._loaded:
+            return
+
+        def fill(file: BinaryIO) -> None:
+            pickle.dump(_CACHE_FORMAT, file, protocol=5)
+            pickle.dump(self.files, file, protocol=5)
+
+        replace_atomically(self.path, fill)

@@ -1,4 +1,4 @@
-"""The site's model of runs and projects: typed, immutable, no I/O.
+"""The site's model of runs, projects and model versions: typed, immutable, no I/O.
 
 Everything a page shows comes from here; :mod:`xsite.site.gather` fills it from the store.
 A run has two forms: its :class:`RunRecord` (everything the store holds, for the run's own
@@ -19,6 +19,7 @@ from xsite.config import Direction, ProjectSettings
 from xsite.site import artifacts, urls
 from xsite.site.series import Summary
 from xsite.store.datasets import Dataset
+from xsite.store.registry import ModelVersion
 
 
 @dataclass(frozen=True)
@@ -177,11 +178,17 @@ def slugify(name: str, taken: set[str]) -> str:
 class SiteModel:
     projects: tuple[Project, ...]
     runs: tuple[RunRow, ...]  # newest first
+    models: tuple[ModelVersion, ...] = ()
+    """Every version in the store's model registry, by project, name and version."""
     extensions: dict[str, Any] = field(default_factory=dict)
     """What plugins add to the model, by plugin (see :func:`xsite.hooks.xsite_model`)."""
 
 
-def build_model(rows: list[RunRow], settings: Callable[[str], ProjectSettings]) -> SiteModel:
+def build_model(
+    rows: list[RunRow],
+    settings: Callable[[str], ProjectSettings],
+    models: tuple[ModelVersion, ...] = (),
+) -> SiteModel:
     """Group runs (newest first) into projects, in name order, with their settings."""
     by_project: dict[str, list[RunRow]] = {}
     for row in rows:
@@ -201,4 +208,4 @@ def build_model(rows: list[RunRow], settings: Callable[[str], ProjectSettings]) 
                 metrics=chosen.metrics,
             )
         )
-    return SiteModel(projects=tuple(projects), runs=tuple(rows))
+    return SiteModel(projects=tuple(projects), runs=tuple(rows), models=models)

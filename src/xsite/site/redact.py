@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from xsite.site.model import RunRecord
+from xsite.store.registry import ModelVersion
 
 USER, HOST, PATH, EMAIL, REMOTE = (
     "[redacted-user]",
@@ -120,6 +121,18 @@ class Redactor:
                 replace(d, source=self.text(d.source) if d.source else None)
                 for d in record.datasets
             ),
+        )
+
+
+    def version(self, version: ModelVersion) -> ModelVersion:
+        """A model version without identities: its run's name, params and metadata
+        redacted, its git remote dropped."""
+        return replace(
+            version,
+            run_name=self.text(version.run_name),
+            params=self.value(version.params),
+            metadata=self.value(version.metadata),
+            git={key: value for key, value in version.git.items() if key not in _DROPPED_GIT},
         )
 
 

@@ -17,6 +17,9 @@ NOTE_FILES = "notes/files/"
 TIMELINE = "timeline/"
 DATASETS = "datasets/"
 """Every dataset the runs used, by fingerprint (anchors ``#d-<16 hex digits>``)."""
+MODELS = "models/"
+"""The model registry: every model by project; each model at ``models/<project>/<model>/``
+(a version's anchor: ``#v<N>``)."""
 
 
 def run(run_id: str) -> str:
@@ -53,6 +56,10 @@ def comparison(slug: str) -> str:
 def project_comparison(slug: str) -> str:
     """A project's comparison of all its runs."""
     return f"{project(slug)}compare/"
+
+
+def model(project_slug: str, model_slug: str) -> str:
+    return f"{MODELS}{project_slug}/{model_slug}/"
 
 
 def note(slug: str) -> str:

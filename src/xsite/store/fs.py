@@ -180,7 +180,10 @@ class StoreFS:
     def _list_objects(self, path: str, *, recursive: bool) -> list[pafs.FileInfo]:
         try:
             if recursive:
-                found = self.objects.find(path, detail=True).values()
+                # As a prefix of the parent: s3fs would follow an empty listing of the path
+                # itself with a HEAD and another LIST to tell "empty" from "missing".
+                parent, _, name = path.rstrip("/").rpartition("/")
+                found = self.objects.find(parent, detail=True, prefix=f"{name}/").values()
             else:
                 found = self.objects.ls(path, detail=True, refresh=True)
         except FileNotFoundError:

@@ -190,21 +190,27 @@ def claim_version(store: StoreFS, version: ModelVersion) -> ModelVersion:
 def read_versions(
     store: StoreFS,
     skipped: Callable[[str, str], None],
-    cached: dict[str, ModelVersion] | None = None,
+    cached: dict[str, bytes] | None = None,
 ) -> list[ModelVersion]:
     """Every version in the registry, by project, name and version. A file that is not a
-    version is passed to ``skipped(path, reason)`` and left out. ``cached`` versions (by
-    path: version files never change) are not read again."""
+    version is passed to ``skipped(path, reason)`` and left out. Version files never
+    change: those in ``cached`` (bytes by path) are not read again, and those read are
+    added to it."""
+    cache = cached if cached is not None else {}
+    listed = {
+        info.path
+        for info in store.list_files(store.path(MODELS_DIR), recursive=True)
+        if VERSION_FILE.fullmatch(info.base_name)
+    }
+    for gone in cache.keys() - listed:
+        del cache[gone]
     versions = []
-    for info in store.list_files(store.path(MODELS_DIR), recursive=True):
-        if VERSION_FILE.fullmatch(info.base_name) is None:
-            continue
-        if cached is not None and info.path in cached:
-            versions.append(cached[info.path])
-            continue
+    for path in sorted(listed):
         try:
-            version = ModelVersion.from_json(store.read_bytes(info.path), store)
-            where = info.path.rsplit("/", 3)[-3:]
+            if path not in cache:
+                cache[path] = store.read_bytes(path)
+            version = ModelVersion.from_json(cache[path], store)
+            where = path.rsplit("/", 3)[-3:]
             if [unquote(where[0]), unquote(where[1]), where[2]] != [
                 version.project,
                 version.name,
@@ -214,10 +220,9 @@ def read_versions(
         except FileNotFoundError:
             continue
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            skipped(store.display(info.path), f"not a model version: {exc}")
+            cache.pop(path, None)
+            skipped(path, f"not a model version: {exc}")
             continue
-        if cached is not None:
-            cached[info.path] = version
         versions.append(version)
     return sorted(versions, key=lambda v: (v.project, v.name, v.version))
 

@@ -1,13 +1,15 @@
 """SQL over a store, read-only, with DuckDB: ``xsite query`` and :func:`sql`.
 
-Two views are there to query:
+Three views are there to query:
 
 - ``runs``: one row per run, as :func:`~xsite.store.load.load_runs` gives it (status with
   crashed runs resolved, latest params as ``"params.<key>"``, last metric values as
   ``"metrics.<key>"``), read through summaries and the store index;
 - ``metrics``: every metric point (``run_id, key, step, value, time``), read by DuckDB from
   the Parquet parts where they are, so a query over millions of points holds in memory only
-  what it keeps.
+  what it keeps;
+- ``models``: one row per model version, as :func:`~xsite.store.registry.load_models`
+  gives it (lineage as ``"params.<key>"``, ``"metrics.<key>"``, ``"metadata.<key>"``).
 
 Only a query is run: one ``SELECT`` (``WITH``, ``DESCRIBE`` and ``SUMMARIZE`` are queries
 too). Anything that writes, attaches, installs or sets is refused before it runs.
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Final
 from xsite.errors import XsiteError
 from xsite.store.fs import StoreFS
 from xsite.store.load import load_runs
+from xsite.store.registry import load_models
 from xsite.store.schema import RUNS_DIR
 
 if TYPE_CHECKING:
@@ -41,7 +44,7 @@ class SQLError(XsiteError):
 def sql(query: str, dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """The result of a read-only SQL ``query`` over the store at ``dir``, as a DataFrame.
 
-    ``runs`` and ``metrics`` are views (module docs); e.g.
+    ``runs``, ``metrics`` and ``models`` are views (module docs); e.g.
     ``sql('SELECT name, "metrics.val/acc" FROM runs ORDER BY 2 DESC LIMIT 5')``.
     """
     import duckdb  # a second to import: only `xsite query` needs it
@@ -57,6 +60,7 @@ def sql(query: str, dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
         kind = statements[0].type.name
         raise SQLError(f"only queries (SELECT) are run; this is {kind}, which could change things")
     connection.register("runs", load_runs(dir))
+    connection.register("models", load_models(dir))
     try:
         connection.execute(f"CREATE VIEW metrics AS {_metrics_source(connection, dir)}")
     except duckdb.IOException as error:
@@ -66,7 +70,7 @@ def sql(query: str, dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     try:
         return connection.execute(query).df()
     except duckdb.Error as error:
-        hint = "the views are runs and metrics; DESCRIBE runs lists its columns"
+        hint = "the views are runs, metrics and models; DESCRIBE runs lists its columns"
         raise SQLError(f"{error}\n({hint})") from error
 
 
