@@ -96,12 +96,12 @@ def test_projects_number_their_models_apart_and_names_stay_in_their_folder(
         "models/b/%2E.%2F..%2Fescape%2F../v1.json",
         "models/b/%2E.%2F..%2Fescape%2F../v2.json",
     ]
-    with pytest.raises(LookupError, match="pass project="):
+    with pytest.raises(xsite.ModelNotFoundError, match="pass project="):
         xsite.get_model("../../escape/..", dir=store)
     assert xsite.get_model("../../escape/..", project="a", dir=store).version == 1
-    with pytest.raises(LookupError, match=r"has no version 7 \(it has 1, 2\)"):
+    with pytest.raises(xsite.ModelNotFoundError, match=r"has no version 7 \(it has 1, 2\)"):
         xsite.get_model("../../escape/..", 7, project="b", dir=store)
-    with pytest.raises(LookupError, match="no model named 'nope'"):
+    with pytest.raises(xsite.ModelNotFoundError, match="no model named 'nope'"):
         xsite.get_model("nope", dir=store)
 
 
@@ -308,3 +308,26 @@ def test_a_broken_version_file_is_reported_and_the_site_still_builds(tmp_path: P
     assert report.broken_links == []
     html = (tmp_path / "site/models/p/m/index.html").read_text()
     assert 'id="v3"' in html and 'id="v2"' not in html
+
+
+def test_the_command_line_lists_versions_and_downloads_one(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from xsite.cli import app
+
+    registry_store(tmp_path)
+    store = str(tmp_path / "store")
+    listed = CliRunner().invoke(app, ["models", store, "--project", "p", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [(v["name"], v["version"]) for v in json.loads(listed.output)] == [
+        ("m", 1), ("m", 2), ("m", 3)
+    ]  # fmt: skip
+    got = CliRunner().invoke(
+        app, ["models", store, "-n", "m", "--project", "p", "--version", "1", "--download",
+              str(tmp_path / "deploy")]
+    )  # fmt: skip
+    assert got.exit_code == 0, got.output
+    assert "m v1 (2 files" in got.output
+    assert (tmp_path / "deploy/weights.bin").read_bytes() == b"\x00\x01weights"
+    ambiguous = CliRunner().invoke(app, ["models", store, "-n", "m", "--download", "x"])
+    assert ambiguous.exit_code == 1 and "pass project=" in ambiguous.output

@@ -7,7 +7,14 @@
 """
 
 from xsite.config import ProjectSettings, SiteConfig, load_config
-from xsite.errors import BuildError, ConfigError, RunFinishedError, StoreError, XsiteError
+from xsite.errors import (
+    BuildError,
+    ConfigError,
+    ModelNotFoundError,
+    RunFinishedError,
+    StoreError,
+    XsiteError,
+)
 from xsite.hooks import hookimpl
 from xsite.plugins import plugin_manager
 from xsite.site.build import BuildReport, build
@@ -38,6 +45,7 @@ __all__ = [
     "CompactReport",
     "ConfigError",
     "LeakageWarning",
+    "ModelNotFoundError",
     "ModelVersion",
     "ProjectSettings",
     "Run",

@@ -22,7 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from xsite.config import CONFIG_FILE, SiteConfig, find_config, load_config
-from xsite.errors import XsiteError
+from xsite.errors import ConfigError, XsiteError
 from xsite.importers import import_runs
 from xsite.publish.github import deploy
 from xsite.publish.report import markdown_report
@@ -31,7 +31,7 @@ from xsite.runner.scrape import PatternError
 from xsite.serve import LOOPBACK, Events, serve
 from xsite.site.build import BuildReport, build
 from xsite.store import compact as compact_store
-from xsite.store import load_runs
+from xsite.store import get_model, load_models, load_runs
 from xsite.store.sql import sql as run_sql
 from xsite.store.values import parse_value
 
@@ -492,12 +492,71 @@ def import_(
     )
 
 
+@app.command("models")
+def models(
+    dir: StoreDir = None,
+    project: Annotated[str | None, typer.Option(help="Only models of this project.")] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Only this model.")] = None,
+    version: Annotated[
+        int | None, typer.Option(help="With --download: this version (default: the latest).")
+    ] = None,
+    download: Annotated[
+        Path | None,
+        typer.Option(help="Copy the files of model --name into this folder.", show_default=False),
+    ] = None,
+    metrics: Annotated[
+        int, typer.Option(help="How many metric columns to show (when logged).")
+    ] = 3,
+    json: Annotated[
+        bool, typer.Option("--json", help="Every column as JSON, one object a version.")
+    ] = False,
+) -> None:
+    """List the model versions in a store (run.log_model), or download one:
+    [bold]xsite models --name digits-cnn --download deploy/[/]."""
+    with _user_errors():
+        if download is not None:
+            if name is None:
+                raise ConfigError("--download needs the model's --name")
+            chosen = get_model(name, version, project=project, dir=dir)
+            folder = chosen.download(download)
+            files = f"{len(chosen.files)} file{'s' if len(chosen.files) != 1 else ''}"
+            console.print(
+                f"{escape(chosen.name)} v{chosen.version} ({files}, from run {chosen.run_id})"
+                f" → {escape(str(folder))}"
+            )
+            return
+        versions = load_models(dir, project=project, name=name)
+    if json:
+        _print_frame(versions, "json")
+        return
+    if versions.empty:
+        console.print("No models yet. Log one with [bold]run.log_model(path, name)[/].")
+        return
+    metric_columns = [c for c in versions.columns if c.startswith("metrics.")][:metrics]
+    table = Table(title=f"{len(versions)} model versions", header_style="bold")
+    for column in ["project", "name", "version", "run", "logged", "commit"]:
+        table.add_column(column, justify="right" if column == "version" else "left")
+    for column in metric_columns:
+        table.add_column(column.removeprefix("metrics."), justify="right")
+    for record in versions.to_dict("records"):
+        table.add_row(
+            escape(record["project"]),
+            escape(record["name"]),
+            str(record["version"]),
+            escape(record["run_name"]),
+            record["logged_at"].strftime("%Y-%m-%d %H:%M"),
+            (record["git_commit"] or "–")[:10],
+            *(_format_number(record[column]) for column in metric_columns),
+        )
+    console.print(table)
+
+
 @app.command("query")
 def query_store(
     sql: Annotated[
         str,
         typer.Argument(
-            help="One SELECT over the views runs and metrics, e.g. 'SELECT name, "
+            help="One SELECT over the views runs, metrics and models, e.g. 'SELECT name, "
             '"metrics.val/acc" FROM runs ORDER BY 2 DESC LIMIT 5\'.',
             show_default=False,
         ),
@@ -508,8 +567,9 @@ def query_store(
 ) -> None:
     """Run a read-only SQL query (DuckDB) over the store. [bold]runs[/]: one row per run, as
     load_runs() gives it (columns "params.<key>", "metrics.<key>"). [bold]metrics[/]: every
-    point (run_id, key, step, value, time), read from the Parquet parts in place. Statements
-    that would change anything are refused."""
+    point (run_id, key, step, value, time), read from the Parquet parts in place.
+    [bold]models[/]: one row per model version, as load_models() gives it. Statements that
+    would change anything are refused."""
     with _user_errors():
         result = run_sql(sql, dir)
     _print_frame(result, "json" if json else "csv" if csv else "table")

@@ -16,6 +16,10 @@ class StoreError(XsiteError):
     """The store cannot be opened, written or read."""
 
 
+class ModelNotFoundError(StoreError, LookupError):
+    """No model, or no version of it, matches what was asked for."""
+
+
 class RunFinishedError(StoreError):
     """Something was logged to a run after it finished."""
 

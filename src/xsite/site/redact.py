@@ -123,7 +123,6 @@ class Redactor:
             ),
         )
 
-
     def version(self, version: ModelVersion) -> ModelVersion:
         """A model version without identities: its run's name, params and metadata
         redacted, its git remote dropped."""

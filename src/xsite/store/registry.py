@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, unquote
 
+from xsite.errors import ModelNotFoundError
 from xsite.store.fs import StoreFS
 from xsite.store.reader import StoreReader
 from xsite.store.schema import artifact_parts
@@ -282,14 +283,17 @@ def get_model(
     dir: str | os.PathLike[str] | None = None,
 ) -> ModelVersion:
     """A version of the model ``name`` (default: its latest); ``.download(folder)`` copies
-    its files. ``project`` is needed only when two projects have a model of that name."""
+    its files. ``project`` is needed only when two projects have a model of that name.
+
+    Raises :class:`~xsite.errors.ModelNotFoundError` (a ``LookupError``) naming the
+    versions there are."""
     versions = _versions(dir, project, name)
     projects = sorted({v.project for v in versions})
     if not versions:
         where = f" in project {project!r}" if project is not None else ""
-        raise LookupError(f"no model named {name!r}{where}")
+        raise ModelNotFoundError(f"no model named {name!r}{where}")
     if len(projects) > 1:
-        raise LookupError(
+        raise ModelNotFoundError(
             f"projects {', '.join(map(repr, projects))} each have a model named {name!r}: "
             "pass project=…"
         )
@@ -299,7 +303,7 @@ def get_model(
         if found.version == version:
             return found
     numbers = ", ".join(str(v.version) for v in versions)
-    raise LookupError(f"model {name!r} has no version {version} (it has {numbers})")
+    raise ModelNotFoundError(f"model {name!r} has no version {version} (it has {numbers})")
 
 
 _COLUMNS: Final = (
