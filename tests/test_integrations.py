@@ -57,6 +57,45 @@ def test_lightning_logger(tmp_path: Path) -> None:
     assert steps == list(range(8))  # 4 batches × 2 epochs, at the global step
 
 
+def test_lightning_logger_logs_the_best_checkpoint_as_a_model_version(tmp_path: Path) -> None:
+    lightning = pytest.importorskip("lightning")
+    torch = pytest.importorskip("torch")
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from xsite.integrations.lightning import XsiteLogger
+
+    class Tiny(lightning.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 1)
+
+        def training_step(self, batch: tuple, index: int) -> torch.Tensor:
+            loss = torch.nn.functional.mse_loss(self.layer(batch[0]), batch[1])
+            self.log("train/loss", loss, on_epoch=True, on_step=False)
+            return loss
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.SGD(self.parameters(), lr=0.05)
+
+    torch.manual_seed(0)
+    data = torch.utils.data.TensorDataset(torch.randn(32, 2), torch.randn(32, 1))
+    best = ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor="train/loss", mode="min")
+    logger = XsiteLogger(project="lit", log_model="tiny", dir=tmp_path / "store")
+    trainer = lightning.Trainer(
+        max_epochs=3, logger=logger, callbacks=[best], enable_progress_bar=False,
+        enable_model_summary=False, accelerator="cpu", default_root_dir=tmp_path,
+    )  # fmt: skip
+    trainer.fit(Tiny(), torch.utils.data.DataLoader(data, batch_size=8))
+    version = xsite.get_model("tiny", dir=tmp_path / "store")
+    assert version.version == 1 and version.run_id == logger.version
+    assert [f.file_name for f in version.files] == [Path(best.best_model_path).name]
+    assert version.metadata["monitor"] == "train/loss"
+    assert version.metadata["score"] == pytest.approx(float(best.best_model_score))
+    checkpoint = version.download(tmp_path / "got") / version.files[0].file_name
+    state = torch.load(checkpoint, weights_only=False)["state_dict"]
+    assert set(state) == {"layer.weight", "layer.bias"}
+
+
 def test_keras_callback(tmp_path: Path) -> None:
     keras = pytest.importorskip("keras")
     import numpy as np
@@ -68,6 +107,7 @@ def test_keras_callback(tmp_path: Path) -> None:
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse", metrics=["mae"])
     x, y = np.random.rand(40, 3), np.random.rand(40, 1)
     callback = XsiteCallback("keras", params={"data": "random"}, dir=tmp_path / "store",
+                             log_model="regression",
                              log_every_n_batches=2)  # fmt: skip
     history = model.fit(x, y, epochs=3, batch_size=10, validation_split=0.25, verbose=0,
                         callbacks=[callback])  # fmt: skip
@@ -79,6 +119,11 @@ def test_keras_callback(tmp_path: Path) -> None:
     assert loss == [(e, pytest.approx(v)) for e, v in enumerate(history.history["val_loss"])]
     batches = points_of(tmp_path / "store", run["run_id"], "batch/loss")
     assert [step for step, _ in batches] == [2, 4, 6, 8]  # 9 batches in all, every second one
+    version = xsite.get_model("regression", dir=tmp_path / "store")
+    [saved] = version.files
+    assert saved.file_name.endswith(".keras")
+    reloaded = keras.models.load_model(version.download(tmp_path / "got") / saved.file_name)
+    assert np.allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
 def test_hugging_face_trainer_callback(tmp_path: Path) -> None:
@@ -99,8 +144,15 @@ def test_hugging_face_trainer_callback(tmp_path: Path) -> None:
         logging_steps=2, report_to="none", save_strategy="no", use_cpu=True, run_name="bert-tiny",
         disable_tqdm=True,
     )  # fmt: skip
-    callback = XsiteCallback("hf", dir=tmp_path / "store")
+    callback = XsiteCallback("hf", dir=tmp_path / "store", log_model="bert-tiny")
     transformers.Trainer(model=model, args=args, train_dataset=rows, callbacks=[callback]).train()
+    version = xsite.get_model("bert-tiny", dir=tmp_path / "store")
+    assert version.metadata["global_step"] == 8
+    folder = version.download(tmp_path / "got")
+    reloaded = transformers.BertForSequenceClassification.from_pretrained(folder).state_dict()
+    trained = model.state_dict()
+    assert set(reloaded) == set(trained)
+    assert all(torch.equal(reloaded[key], trained[key]) for key in trained)
     [run] = xsite.load_runs(tmp_path / "store").to_dict("records")
     assert (run["name"], run["status"]) == ("bert-tiny", "finished")
     assert run["params.args.per_device_train_batch_size"] == 4

@@ -4,11 +4,14 @@ The run starts with training: params are the ``TrainingArguments`` and the model
 (under ``model.``); every ``Trainer`` log (loss, learning rate, eval metrics) is logged at
 the global step, and the run ends ``finished`` with training. Only the main process logs.
 Set ``report_to="none"`` in ``TrainingArguments`` to keep the Trainer from also starting
-the integrations it finds installed.
+the integrations it finds installed. With ``log_model="<name>"``, the trained model
+(``save_pretrained``: the best one with ``load_best_model_at_end``) becomes the next version
+of that model when training ends, with the global step and best metric as metadata.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from typing import Any, Unpack
 
@@ -23,7 +26,14 @@ class XsiteCallback(TrainerCallback):
     """Logs each ``Trainer.train()`` as an xsite run (``xsite.init``'s arguments: ``name``,
     ``params``, ``tags``, ``notes``, ``dir``…)."""
 
-    def __init__(self, project: str = "default", **init: Unpack[InitOptions]) -> None:
+    def __init__(
+        self,
+        project: str = "default",
+        *,
+        log_model: str | None = None,
+        **init: Unpack[InitOptions],
+    ) -> None:
+        self._model_name = log_model
         self._project = project
         self._init = init
         self.run: Run | None = None
@@ -74,5 +84,15 @@ class XsiteCallback(TrainerCallback):
         control: TrainerControl,
         **kwargs: Any,
     ) -> None:
-        if self.run is not None:
-            self.run.finish("finished")
+        if self.run is None:
+            return
+        model = kwargs.get("model")
+        if self._model_name and model is not None and hasattr(model, "save_pretrained"):
+            with tempfile.TemporaryDirectory() as folder:
+                model.save_pretrained(folder)
+                self.run.log_model(
+                    folder,
+                    self._model_name,
+                    metadata={"global_step": state.global_step, "best_metric": state.best_metric},
+                )
+        self.run.finish("finished")

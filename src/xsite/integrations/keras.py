@@ -5,12 +5,16 @@ The run starts with training: params are the model's optimizer settings, the fit
 epoch (``loss``, ``val_accuracy``…) is logged at that epoch, and, with
 ``log_every_n_batches``, the batch logs every n batches (as ``batch/<name>``, at the count
 of batches seen). The run ends ``finished`` when training ends, early stopping included;
-when ``fit`` raises, it ends ``failed`` as the process exits.
+when ``fit`` raises, it ends ``failed`` as the process exits. With ``log_model="<name>"``,
+the trained model (``model.save``, a ``.keras`` file) becomes the next version of that
+model when training ends.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Unpack
 
 import keras
@@ -29,9 +33,11 @@ class XsiteCallback(keras.callbacks.Callback):
         project: str = "default",
         *,
         log_every_n_batches: int | None = None,
+        log_model: str | None = None,
         **init: Unpack[InitOptions],
     ) -> None:
         super().__init__()
+        self._model_name = log_model
         self._project = project
         self._init = init
         self._every = log_every_n_batches
@@ -59,8 +65,14 @@ class XsiteCallback(keras.callbacks.Callback):
             self.run.log(_numbers(logs), step=epoch)
 
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
-        if self.run is not None:
-            self.run.finish("finished")
+        if self.run is None:
+            return
+        if self._model_name:
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / f"{self.model.name}.keras"
+                self.model.save(path)
+                self.run.log_model(path, self._model_name, metadata={"format": "keras"})
+        self.run.finish("finished")
 
 
 def _numbers(logs: Mapping[str, Any] | None, prefix: str = "") -> dict[str, float]:
