@@ -331,3 +331,22 @@ def test_the_command_line_lists_versions_and_downloads_one(tmp_path: Path) -> No
     assert (tmp_path / "deploy/weights.bin").read_bytes() == b"\x00\x01weights"
     ambiguous = CliRunner().invoke(app, ["models", store, "-n", "m", "--download", "x"])
     assert ambiguous.exit_code == 1 and "pass project=" in ambiguous.output
+
+
+def test_a_site_of_some_runs_shows_only_their_models_and_redacts_them(tmp_path: Path) -> None:
+    from tests.test_build import soup
+
+    registry_store(tmp_path)
+    with xsite.init(project="q", name="private", capture=False, dir=tmp_path / "store") as run:
+        run.log_params({"data": str(Path.home() / "secret" / "data.csv")})
+        run.log_model(tmp_path / "model", "m")
+    site = tmp_path / "site"
+    config = xsite.SiteConfig(
+        store=str(tmp_path / "store"), out=str(site), select='project = "q"', redact=True
+    )
+    assert xsite.build(config).broken_links == []
+    index = soup(site / "models/index.html")
+    assert [h2.get_text() for h2 in index.select("h2")] == ["q"]
+    assert not (site / "models/p").exists()
+    page = (site / "models/q/m/index.html").read_text()
+    assert "secret" not in page and str(Path.home()) not in page and "[redacted-path]" in page

@@ -128,6 +128,9 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
     version_cache = VersionCache(config.cache_dir / "models.pickle")
     versions = read_versions(reader.store, reader.report_skipped, version_cache.files)
     version_cache.save()
+    if config.select:  # a site of some runs shows only the models those runs logged
+        selected = {row.id for row in rows}
+        versions = [version for version in versions if version.run_id in selected]
     if redactor is not None:
         versions = [redactor.version(version) for version in versions]
     model = build_model(rows, config.project, tuple(versions))
