@@ -268,6 +268,13 @@ def test_the_models_pages_show_each_version_with_its_lineage_linked(tmp_path: Pa
     assert diff[0]["files"]["weights.bin"] != diff[1]["files"]["weights.bin"]
     assert list(diff[2]["data"]) == ["digits/train"]
 
+    published = json.loads((site / "models/models.json").read_text())["versions"]
+    assert [(v["project"], v["name"], v["version"]) for v in published] == [
+        ("p", "m", 1), ("p", "m", 2), ("p", "m", 3), ("q", "m", 1)
+    ]  # fmt: skip
+    assert published[0]["url"] == "models/p/m/#v1"
+    assert published[0]["run_url"] == f"runs/{ids['first']}/"
+
     run_page = soup(site / "runs" / ids["second"] / "index.html")
     listed = [a.get_text(" ", strip=True) for a in run_page.select("#models a")]
     assert listed == ["m v2", "m v3"]

@@ -8,10 +8,13 @@
   A diff of any two versions (``models.js``; the address keeps the pair: ``#diff=2..5``)
   shows what changed between them.
 - Run pages list the versions the run logged (in the ``run_extras`` block).
+- ``models/models.json``: every version with its lineage, as the store's version files
+  hold it, plus the URLs of its model's page and of its run, for scripts and agents.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +23,7 @@ from xsite.config import SiteConfig
 from xsite.hooks import hookimpl
 from xsite.site import urls
 from xsite.site.model import Artifact, RunRow, SiteModel, slugify
-from xsite.site.pages import Page
+from xsite.site.pages import DataFile, Page
 from xsite.store.registry import ModelFile, ModelVersion
 
 TABLE_METRICS = 4
@@ -121,13 +124,14 @@ def xsite_model(model: SiteModel, config: SiteConfig) -> None:
 
 
 @hookimpl
-def xsite_pages(model: SiteModel) -> Iterator[Page]:
+def xsite_pages(model: SiteModel) -> Iterator[Page | DataFile]:
     registry: Registry = model.extensions["registry"]
     if not registry:
         return
     yield Page(urls.page(urls.MODELS), "models.html", lambda: {"models": registry.models})
     for registered in registry.models:
         yield Page(urls.page(registered.url), "model.html", _model_context(registered))
+    yield DataFile(urls.MODELS_JSON, _models_json(registry))
 
 
 @hookimpl
@@ -152,6 +156,18 @@ def _model_context(registered: RegisteredModel) -> Any:
         "model": registered,
         "diff": [view.diff_entry() for view in registered.versions],
     }
+
+
+def _models_json(registry: Registry) -> bytes:
+    entries = []
+    for registered in registry.models:
+        for view in reversed(registered.versions):
+            entry = json.loads(view.version.to_json())
+            entry["url"] = f"{registered.url}#{view.anchor}"
+            entry["run_url"] = view.run.url if view.run else None
+            entries.append(entry)
+    body = {"format": 1, "versions": entries}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode() + b"\n"
 
 
 def _view(

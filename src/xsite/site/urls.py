@@ -20,6 +20,8 @@ DATASETS = "datasets/"
 MODELS = "models/"
 """The model registry: every model by project; each model at ``models/<project>/<model>/``
 (a version's anchor: ``#v<N>``)."""
+MODELS_JSON = "models/models.json"
+"""Every model version with its lineage, for scripts and agents."""
 
 
 def run(run_id: str) -> str:
