@@ -43,6 +43,14 @@ def test_quickstart_sweep_builds_the_demo_site(tmp_path: Path) -> None:
     notes = json.loads((tmp_path / "site/notes/notes.json").read_text())["notes"]
     assert [note["status"] for note in notes] == ["decided", "abandoned", "decided"]
     assert all(note["runs"] and note["comparison"] for note in notes)
+    # Each new best run logged its weights as the next version of the model, with its data.
+    versions = xsite.load_models(store)
+    assert versions["version"].tolist() == list(range(1, len(versions) + 1))
+    best = runs.loc[runs["metrics.val/acc"].idxmax(), "run_id"]
+    assert versions["run_id"].iloc[-1] == best
+    assert versions["datasets"].map(len).eq(2).all()  # the train and val splits
+    assert (tmp_path / "site/models/digits/digits-softmax/index.html").is_file()
+    assert (tmp_path / "site/datasets/index.html").is_file()
 
 
 def test_the_mkdocs_example_builds_with_the_quickstart_runs(tmp_path: Path) -> None:
