@@ -143,7 +143,9 @@ def test_two_runs_side_by_side(site, watched: WatchedPage) -> None:
     toggle = page.locator("#compare-params .xs-compare-toggle")
     assert toggle.inner_text() == "Show 2 identical params"
     toggle.click()
-    assert batch.is_visible() and "xs-differs" not in (batch.get_attribute("class") or "")
+    # Waited for: the section may be laid out only once on screen (content-visibility).
+    batch.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert "xs-differs" not in (batch.get_attribute("class") or "")
     assert row_cells(page, "xs-compare-params", "optimizer.name") == ["sgd", "sgd"]
     assert toggle.get_attribute("aria-expanded") == "true"
 
