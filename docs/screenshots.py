@@ -53,6 +53,8 @@ def main() -> None:
         "home": (base, "main"),
         "runs-table": (f"{base}projects/digits/", ".xs-runs-table[data-ready=true]"),
         "run": (f"{base}runs/{best}/", "figure[data-rendered=true]"),
+        "model": (f"{base}models/digits/digits-softmax/", ".xs-model-diff table"),
+        "datasets": (f"{base}datasets/", "main"),
     }
     IMAGES.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
