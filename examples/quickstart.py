@@ -2,7 +2,8 @@
 
 Twelve runs (4 learning rates × 3 weight decays), each logging loss and accuracy per epoch,
 with notes on why the sweep exists. Each run that beats the best validation accuracy so far
-logs its weights as the next version of the model ``digits-softmax``.
+logs its weights as the next version of the model ``digits-softmax``; the alias
+``production`` then points at the last of them.
 
     python examples/quickstart.py --dir demo-runs
     xsite ls demo-runs
@@ -96,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
 
     grid = itertools.product([0.01, 0.05, 0.2, 1.0], [0.0, 1e-3, 1e-2])
-    best = 0.0
+    best, version = 0.0, None
     for lr, weight_decay in grid:
         with xsite.init(
             project="digits",
@@ -124,6 +125,15 @@ def main() -> None:
                 print(f"{run.id}  {run.name}  -> digits-softmax v{version.version}")
             else:
                 print(f"{run.id}  {run.name}")
+    if version is not None:
+        xsite.set_model_alias(
+            "digits-softmax",
+            "production",
+            version.version,
+            project="digits",
+            note=f"best val/acc of the sweep: {best:.4f}",
+            dir=args.dir,
+        )
 
 
 if __name__ == "__main__":

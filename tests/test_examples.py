@@ -48,6 +48,7 @@ def test_quickstart_sweep_builds_the_demo_site(tmp_path: Path) -> None:
     assert versions["version"].tolist() == list(range(1, len(versions) + 1))
     best = runs.loc[runs["metrics.val/acc"].idxmax(), "run_id"]
     assert versions["run_id"].iloc[-1] == best
+    assert versions["aliases"].iloc[-1] == ["production"]
     assert versions["datasets"].map(len).eq(2).all()  # the train and val splits
     assert (tmp_path / "site/models/digits/digits-softmax/index.html").is_file()
     assert (tmp_path / "site/datasets/index.html").is_file()

@@ -357,3 +357,76 @@ def test_a_site_of_some_runs_shows_only_their_models_and_redacts_them(tmp_path: 
     assert not (site / "models/p").exists()
     page = (site / "models/q/m/index.html").read_text()
     assert "secret" not in page and str(Path.home()) not in page and "[redacted-path]" in page
+
+
+def test_aliases_move_keep_their_history_and_pick_a_version(tmp_path: Path) -> None:
+    from tests.test_build import soup
+
+    ids = registry_store(tmp_path)
+    store = tmp_path / "store"
+    first = xsite.set_model_alias(
+        "m", "production", 1, project="p", note="<i>passed</i>", dir=store
+    )
+    assert (first.alias, first.version) == ("production", 1)
+    xsite.set_model_alias("m", "candidate", 3, project="p", dir=store)
+    xsite.set_model_alias("m", "production", 2, project="p", note="better acc", dir=store)
+    xsite.set_model_alias("m", "candidate", None, project="p", dir=store)  # removed
+    assert xsite.get_model("m", alias="production", project="p", dir=store).version == 2
+    with pytest.raises(
+        xsite.ModelNotFoundError, match=r"no alias 'candidate' \(it has production\)"
+    ):
+        xsite.get_model("m", alias="candidate", project="p", dir=store)
+    with pytest.raises(xsite.ModelNotFoundError, match="has no version 9"):
+        xsite.set_model_alias("m", "production", 9, project="p", dir=store)
+    for bad in ("latest", "v2", "two words", "../up", ""):
+        with pytest.raises(ValueError, match="alias"):
+            xsite.set_model_alias("m", bad, 1, project="p", dir=store)
+    frame = xsite.load_models(store, project="p")
+    assert frame["aliases"].tolist() == [[], ["production"], []]
+
+    site = tmp_path / "site"
+    assert xsite.build(xsite.SiteConfig(store=str(store), out=str(site))).broken_links == []
+    page = soup(site / "models/p/m/index.html")
+    rows = {
+        row.th.a.get_text(): row.th.get_text(" ", strip=True)
+        for row in page.select(".xs-model-versions tbody tr")
+    }
+    assert rows == {"v3": "v3", "v2": "v2 production", "v1": "v1"}
+    history = [
+        [cell.get_text(" ", strip=True) for cell in row.find_all("td")][1:]
+        for row in page.select(".xs-alias-history tbody tr")
+    ]
+    assert history == [
+        ["candidate", "removed", ""],
+        ["production", "v2", "better acc"],
+        ["candidate", "v3", ""],
+        ["production", "v1", "<i>passed</i>"],  # as text: escaped
+    ]
+    assert page.select_one("#aliases p").get_text(" ", strip=True) == "production → v2"
+    assert page.select_one("#v2 h3 .xs-alias").get_text() == "production"
+    index = soup(site / "models/index.html")
+    assert index.select(".xs-models tbody tr")[0].find_all("td")[-1].get_text(" ", strip=True) == (
+        "production → v2"
+    )
+    # A site without the run of v2: the alias points at a version it does not show.
+    partial = tmp_path / "partial"
+    config = xsite.SiteConfig(store=str(store), out=str(partial), select=f'id = "{ids["first"]}"')
+    assert xsite.build(config).broken_links == []
+    text = (
+        soup(partial / "models/p/m/index.html").select_one("#aliases p").get_text(" ", strip=True)
+    )
+    assert text == "production → v2 (not on this site)"
+
+    from typer.testing import CliRunner
+
+    from xsite.cli import app
+
+    cli = CliRunner()
+    moved = cli.invoke(app, ["models", str(store), "-n", "m", "--project", "p", "--set-alias",
+                             "production", "--note", "rollback", "--version", "1"])  # fmt: skip
+    assert moved.exit_code == 0 and "production → v1" in moved.output
+    got = cli.invoke(app, ["models", str(store), "-n", "m", "--project", "p", "--alias",
+                           "production", "--download", str(tmp_path / "prod")])  # fmt: skip
+    assert got.exit_code == 0 and "m v1" in got.output
+    bad = cli.invoke(app, ["models", str(store), "-n", "m", "--project", "p", "--set-alias", "v3"])
+    assert bad.exit_code == 1 and "alias 'v3'" in bad.output

@@ -34,6 +34,7 @@ from xsite.store import (
     load_models,
     load_runs,
     resume,
+    set_model_alias,
 )
 from xsite.store.sql import sql
 from xsite.version import __version__
@@ -68,5 +69,6 @@ __all__ = [
     "load_runs",
     "plugin_manager",
     "resume",
+    "set_model_alias",
     "sql",
 ]

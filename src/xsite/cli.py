@@ -31,7 +31,7 @@ from xsite.runner.scrape import PatternError
 from xsite.serve import LOOPBACK, Events, serve
 from xsite.site.build import BuildReport, build
 from xsite.store import compact as compact_store
-from xsite.store import get_model, load_models, load_runs
+from xsite.store import get_model, load_models, load_runs, set_model_alias
 from xsite.store.sql import sql as run_sql
 from xsite.store.values import parse_value
 
@@ -498,11 +498,25 @@ def models(
     project: Annotated[str | None, typer.Option(help="Only models of this project.")] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Only this model.")] = None,
     version: Annotated[
-        int | None, typer.Option(help="With --download: this version (default: the latest).")
+        int | None,
+        typer.Option(help="With --download or --set-alias: this version (default: the latest)."),
+    ] = None,
+    alias: Annotated[
+        str | None, typer.Option(help="With --download: the version this alias points at.")
     ] = None,
     download: Annotated[
         Path | None,
         typer.Option(help="Copy the files of model --name into this folder.", show_default=False),
+    ] = None,
+    set_alias: Annotated[
+        str | None,
+        typer.Option(help="Point this alias of model --name at --version (or the latest)."),
+    ] = None,
+    remove_alias: Annotated[
+        str | None, typer.Option(help="Remove this alias of model --name.")
+    ] = None,
+    note: Annotated[
+        str | None, typer.Option(help="With --set-alias or --remove-alias: why, for the history.")
     ] = None,
     metrics: Annotated[
         int, typer.Option(help="How many metric columns to show (when logged).")
@@ -511,13 +525,31 @@ def models(
         bool, typer.Option("--json", help="Every column as JSON, one object a version.")
     ] = False,
 ) -> None:
-    """List the model versions in a store (run.log_model), or download one:
-    [bold]xsite models --name digits-cnn --download deploy/[/]."""
+    """List the model versions in a store (run.log_model), download one, or move an alias:
+    [bold]xsite models --name digits-cnn --alias production --download deploy/[/],
+    [bold]xsite models --name digits-cnn --version 3 --set-alias production --note "why"[/]."""
     with _user_errors():
-        if download is not None:
-            if name is None:
-                raise ConfigError("--download needs the model's --name")
-            chosen = get_model(name, version, project=project, dir=dir)
+        if name is None and (download or set_alias or remove_alias):
+            raise ConfigError("--download, --set-alias and --remove-alias need the model's --name")
+        if name is not None and (set_alias or remove_alias):
+            if set_alias and version is None:
+                version = get_model(name, project=project, dir=dir).version
+            try:
+                moved = set_model_alias(
+                    name,
+                    set_alias or remove_alias or "",
+                    version if set_alias else None,
+                    project=project,
+                    note=note,
+                    dir=dir,
+                )
+            except ValueError as exc:  # a name no alias can have
+                raise ConfigError(str(exc)) from exc
+            where = "removed" if moved.version is None else f"→ v{moved.version}"
+            console.print(f"{escape(moved.name)}: {escape(moved.alias)} {where}")
+            return
+        if name is not None and download is not None:
+            chosen = get_model(name, version, alias=alias, project=project, dir=dir)
             folder = chosen.download(download)
             files = f"{len(chosen.files)} file{'s' if len(chosen.files) != 1 else ''}"
             console.print(
@@ -534,7 +566,7 @@ def models(
         return
     metric_columns = [c for c in versions.columns if c.startswith("metrics.")][:metrics]
     table = Table(title=f"{len(versions)} model versions", header_style="bold")
-    for column in ["project", "name", "version", "run", "logged", "commit"]:
+    for column in ["project", "name", "version", "aliases", "run", "logged", "commit"]:
         table.add_column(column, justify="right" if column == "version" else "left")
     for column in metric_columns:
         table.add_column(column.removeprefix("metrics."), justify="right")
@@ -543,6 +575,7 @@ def models(
             escape(record["project"]),
             escape(record["name"]),
             str(record["version"]),
+            escape(", ".join(record["aliases"])),
             escape(record["run_name"]),
             record["logged_at"].strftime("%Y-%m-%d %H:%M"),
             (record["git_commit"] or "–")[:10],

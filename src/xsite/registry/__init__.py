@@ -1,8 +1,10 @@
 """Models on the site (a built-in plugin): the store's model registry, with lineage.
 
-- ``models/``: every model by project, with its number of versions and its latest one.
+- ``models/``: every model by project, with its number of versions, its latest one and its
+  aliases.
 - ``models/<project>/<model>/``: one model. A table of its versions (newest first) with the
-  headline metrics, then each version's lineage: the run that logged it, the data it was
+  headline metrics and the aliases pointing at each, the history of its aliases (who moved
+  which, when, and why), then each version's lineage: the run that logged it, the data it was
   trained on (linked to the datasets page), the code (git commit, branch, uncommitted
   changes), the metrics and params of that moment, its metadata, and its files (linked).
   A diff of any two versions (``models.js``; the address keeps the pair: ``#diff=2..5``)
@@ -24,7 +26,7 @@ from xsite.hooks import hookimpl
 from xsite.site import urls
 from xsite.site.model import Artifact, RunRow, SiteModel, slugify
 from xsite.site.pages import DataFile, Page
-from xsite.store.registry import ModelFile, ModelVersion
+from xsite.store.registry import AliasChange, ModelFile, ModelVersion
 
 TABLE_METRICS = 4
 """Metric columns of a model's versions table (the headline metric first)."""
@@ -41,6 +43,8 @@ class VersionView:
     """Each file, with the run's artifact when the site publishes it."""
     datasets: tuple[tuple[dict[str, Any], str | None], ...]
     """Each dataset (in brief), with its anchor on the datasets page when it is there."""
+    aliases: tuple[str, ...] = ()
+    """The aliases that point at it now."""
 
     @property
     def anchor(self) -> str:
@@ -75,10 +79,19 @@ class RegisteredModel:
     """Newest first."""
     metrics: tuple[str, ...]
     """The metric columns of its versions table."""
+    aliases: dict[str, int]
+    """Where each alias points now."""
+    history: tuple[AliasChange, ...]
+    """Every move of its aliases, newest first."""
 
     @property
     def latest(self) -> VersionView:
         return self.versions[0]
+
+    @property
+    def numbers(self) -> frozenset[int]:
+        """The versions this site shows (those of other runs may be left out)."""
+        return frozenset(view.version.version for view in self.versions)
 
 
 @dataclass(frozen=True)
@@ -100,8 +113,12 @@ def xsite_model(model: SiteModel, config: SiteConfig) -> None:
     project_slugs = {project.name: project.slug for project in model.projects}
     taken_projects = set(project_slugs.values())
     grouped: dict[tuple[str, str], list[ModelVersion]] = {}
-    for version in model.models:
+    for version in model.registry.versions:
         grouped.setdefault((version.project, version.name), []).append(version)
+    aliases = model.registry.aliases()
+    history: dict[tuple[str, str], list[AliasChange]] = {}
+    for change in reversed(model.registry.alias_changes):
+        history.setdefault((change.project, change.name), []).append(change)
     models = []
     by_run: dict[str, list[tuple[RegisteredModel, VersionView]]] = {}
     model_slugs: dict[str, set[str]] = {}
@@ -109,13 +126,18 @@ def xsite_model(model: SiteModel, config: SiteConfig) -> None:
         if project not in project_slugs:
             project_slugs[project] = slugify(project, taken_projects)
         slug = slugify(name, model_slugs.setdefault(project, set()))
-        views = tuple(_view(v, runs.get(v.run_id), anchors, limit) for v in reversed(versions))
+        pointing = aliases.get((project, name), {})
+        views = tuple(
+            _view(v, runs.get(v.run_id), anchors, limit, pointing) for v in reversed(versions)
+        )
         registered = RegisteredModel(
             project=project,
             name=name,
             url=urls.model(project_slugs[project], slug),
             versions=views,
             metrics=_metric_columns(views, config.project(project).headline),
+            aliases=dict(sorted(pointing.items())),
+            history=tuple(history.get((project, name), ())),
         )
         models.append(registered)
         for view in reversed(views):  # in logging order
@@ -163,6 +185,7 @@ def _models_json(registry: Registry) -> bytes:
     for registered in registry.models:
         for view in reversed(registered.versions):
             entry = json.loads(view.version.to_json())
+            entry["aliases"] = list(view.aliases)
             entry["url"] = f"{registered.url}#{view.anchor}"
             entry["run_url"] = view.run.url if view.run else None
             entries.append(entry)
@@ -171,7 +194,11 @@ def _models_json(registry: Registry) -> bytes:
 
 
 def _view(
-    version: ModelVersion, run: RunRow | None, anchors: dict[str, str], limit: int
+    version: ModelVersion,
+    run: RunRow | None,
+    anchors: dict[str, str],
+    limit: int,
+    aliases: dict[str, int],
 ) -> VersionView:
     published = {a.name: a for a in run.artifacts if a.size <= limit} if run else {}
     return VersionView(
@@ -179,6 +206,7 @@ def _view(
         run=run,
         files=tuple((file, published.get(file.name)) for file in version.files),
         datasets=tuple((d, anchors.get(d["fingerprint"])) for d in version.datasets),
+        aliases=tuple(sorted(alias for alias, n in aliases.items() if n == version.version)),
     )
 
 

@@ -32,7 +32,7 @@ from xsite.site.select import RunSelector
 from xsite.site.theme import Theme
 from xsite.site.write import SiteWriter, WrittenSite
 from xsite.store.reader import SkippedFile, StoreReader
-from xsite.store.registry import read_versions
+from xsite.store.registry import read_registry
 from xsite.version import __version__
 
 Progress = Callable[[str, int, int | None], None]
@@ -126,14 +126,13 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
         rows = list(RunSelector(tuple(rows)).select((config.select,), where="select"))
     report = BuildReport(out=writer.out, runs=len(rows), runs_read=len(gathered.fresh))
     version_cache = VersionCache(config.cache_dir / "models.pickle")
-    versions = read_versions(reader.store, reader.report_skipped, version_cache.files)
+    registry = read_registry(reader.store, reader.report_skipped, version_cache.files)
     version_cache.save()
     if config.select:  # a site of some runs shows only the models those runs logged
-        selected = {row.id for row in rows}
-        versions = [version for version in versions if version.run_id in selected]
+        registry = registry.of_runs({row.id for row in rows})
     if redactor is not None:
-        versions = [redactor.version(version) for version in versions]
-    model = build_model(rows, config.project, tuple(versions))
+        registry = redactor.registry(registry)
+    model = build_model(rows, config.project, registry)
     plugins.hook.xsite_model(model=model, config=config, report=report)
     pages = make_pages(model, config, design, gathered.signature, gathered.record)
     data_files = site_data_files(model, config)

@@ -19,7 +19,7 @@ from xsite.config import Direction, ProjectSettings
 from xsite.site import artifacts, urls
 from xsite.site.series import Summary
 from xsite.store.datasets import Dataset
-from xsite.store.registry import ModelVersion
+from xsite.store.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -178,8 +178,8 @@ def slugify(name: str, taken: set[str]) -> str:
 class SiteModel:
     projects: tuple[Project, ...]
     runs: tuple[RunRow, ...]  # newest first
-    models: tuple[ModelVersion, ...] = ()
-    """Every version in the store's model registry, by project, name and version."""
+    registry: Registry = field(default_factory=lambda: Registry([], []))
+    """The store's model registry: every version, and every move of an alias."""
     extensions: dict[str, Any] = field(default_factory=dict)
     """What plugins add to the model, by plugin (see :func:`xsite.hooks.xsite_model`)."""
 
@@ -187,7 +187,7 @@ class SiteModel:
 def build_model(
     rows: list[RunRow],
     settings: Callable[[str], ProjectSettings],
-    models: tuple[ModelVersion, ...] = (),
+    registry: Registry | None = None,
 ) -> SiteModel:
     """Group runs (newest first) into projects, in name order, with their settings."""
     by_project: dict[str, list[RunRow]] = {}
@@ -208,4 +208,6 @@ def build_model(
                 metrics=chosen.metrics,
             )
         )
-    return SiteModel(projects=tuple(projects), runs=tuple(rows), models=models)
+    return SiteModel(
+        projects=tuple(projects), runs=tuple(rows), registry=registry or Registry([], [])
+    )

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from xsite.site.model import RunRecord
-from xsite.store.registry import ModelVersion
+from xsite.store.registry import Registry
 
 USER, HOST, PATH, EMAIL, REMOTE = (
     "[redacted-user]",
@@ -123,15 +123,24 @@ class Redactor:
             ),
         )
 
-    def version(self, version: ModelVersion) -> ModelVersion:
-        """A model version without identities: its run's name, params and metadata
-        redacted, its git remote dropped."""
-        return replace(
-            version,
-            run_name=self.text(version.run_name),
-            params=self.value(version.params),
-            metadata=self.value(version.metadata),
-            git={key: value for key, value in version.git.items() if key not in _DROPPED_GIT},
+    def registry(self, registry: Registry) -> Registry:
+        """The model registry without identities: each version's run name, params and
+        metadata redacted and its git remote dropped; the notes of alias moves redacted."""
+        return Registry(
+            [
+                replace(
+                    v,
+                    run_name=self.text(v.run_name),
+                    params=self.value(v.params),
+                    metadata=self.value(v.metadata),
+                    git={key: value for key, value in v.git.items() if key not in _DROPPED_GIT},
+                )
+                for v in registry.versions
+            ],
+            [
+                replace(c, note=self.text(c.note) if c.note else c.note)
+                for c in registry.alias_changes
+            ],
         )
 
 

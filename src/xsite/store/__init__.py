@@ -3,7 +3,7 @@
 from xsite.store.compact import CompactReport, compact
 from xsite.store.load import load_metrics, load_runs
 from xsite.store.reader import SkippedFile, SkippedFileWarning, StoreReader
-from xsite.store.registry import ModelVersion, get_model, load_models
+from xsite.store.registry import ModelVersion, get_model, load_models, set_model_alias
 from xsite.store.schema import STORE_VERSION
 from xsite.store.writer import LeakageWarning, Run, init, resume
 
@@ -23,4 +23,5 @@ __all__ = [
     "load_models",
     "load_runs",
     "resume",
+    "set_model_alias",
 ]

@@ -14,6 +14,14 @@ writers, and a version exists only once its files are in the store.
 A version file holds its lineage as it was when the version was logged: the run, its params,
 the last value of each metric, the datasets it used (fingerprints), its git commit, and the
 metadata given. Version files are never changed.
+
+An **alias** (``production``, ``candidate``) names one version of a model, and can be moved
+(:func:`set_model_alias`). Each move is a new file, never changed either::
+
+    models/<project>/<name>/aliases/<alias>/<time>-<writer>.json
+
+The newest file of an alias says where it points (or that it was removed), and the files
+before it are its history: who pointed it where, when, and why.
 """
 
 from __future__ import annotations
@@ -23,10 +31,12 @@ import json
 import math
 import os
 import re
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from time import time_ns
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, unquote
 
@@ -42,6 +52,9 @@ MODELS_DIR: Final = "models"
 """At the store's root: ``models/<project>/<name>/v<N>.json``."""
 VERSION_FORMAT: Final = 1
 VERSION_FILE: Final = re.compile(r"v(?P<version>[1-9][0-9]{0,8})\.json")
+ALIASES_DIR: Final = "aliases"
+ALIAS_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+ALIAS_FILE: Final = re.compile(r"(?P<time_ns>\d{20})-(?P<writer>[0-9a-f]{12})\.json")
 MAX_CLAIMS: Final = 10_000
 """Numbers one call tries before giving up (only a runaway of writers gets there)."""
 
@@ -144,6 +157,74 @@ class ModelVersion:
         )
 
 
+@dataclass(frozen=True)
+class AliasChange:
+    """One move of an alias: it points at ``version`` from ``set_at`` on (None: removed)."""
+
+    project: str
+    name: str
+    alias: str
+    version: int | None
+    set_at: datetime
+    note: str | None = None
+
+    def to_json(self) -> bytes:
+        body = {
+            "format": VERSION_FORMAT,
+            "project": self.project,
+            "name": self.name,
+            "alias": self.alias,
+            "version": self.version,
+            "set_at": self.set_at.isoformat(),
+            "note": self.note,
+        }
+        return json.dumps(body, sort_keys=True).encode() + b"\n"
+
+    @classmethod
+    def from_json(cls, data: bytes) -> AliasChange:
+        body = json.loads(data)
+        if body.get("format") != VERSION_FORMAT:
+            raise ValueError(f"alias format {body.get('format')!r} is not 1")
+        version = body["version"]
+        return cls(
+            project=body["project"],
+            name=body["name"],
+            alias=body["alias"],
+            version=None if version is None else int(version),
+            set_at=datetime.fromisoformat(body["set_at"]),
+            note=body.get("note"),
+        )
+
+
+@dataclass(frozen=True)
+class Registry:
+    """What the store's ``models/`` holds: every version and every move of an alias."""
+
+    versions: list[ModelVersion]
+    """By project, name and version."""
+    alias_changes: list[AliasChange]
+    """Oldest first."""
+
+    def of_runs(self, run_ids: set[str]) -> Registry:
+        """Only the versions these runs logged, and the alias moves of their models (an
+        alias may then point at a version that is left out)."""
+        versions = [v for v in self.versions if v.run_id in run_ids]
+        models = {(v.project, v.name) for v in versions}
+        changes = [c for c in self.alias_changes if (c.project, c.name) in models]
+        return Registry(versions, changes)
+
+    def aliases(self) -> dict[tuple[str, str], dict[str, int]]:
+        """Where each alias of each (project, model) points now."""
+        current: dict[tuple[str, str], dict[str, int]] = {}
+        for change in self.alias_changes:
+            pointing = current.setdefault((change.project, change.name), {})
+            if change.version is None:
+                pointing.pop(change.alias, None)
+            else:
+                pointing[change.alias] = change.version
+        return current
+
+
 def folder_key(text: str) -> str:
     """A project or model name as one safe path segment: percent-encoded, and a leading
     dot encoded too (no ``..``, no hidden or temporary name)."""
@@ -188,55 +269,51 @@ def claim_version(store: StoreFS, version: ModelVersion) -> ModelVersion:
     raise RuntimeError(f"could not claim a version of model {version.name!r}")
 
 
-def read_versions(
+def read_registry(
     store: StoreFS,
     skipped: Callable[[str, str], None],
     cached: dict[str, bytes] | None = None,
-) -> list[ModelVersion]:
-    """Every version in the registry, by project, name and version. A file that is not a
-    version is passed to ``skipped(path, reason)`` and left out. Version files never
-    change: those in ``cached`` (bytes by path) are not read again, and those read are
-    added to it."""
+) -> Registry:
+    """Every version and alias change in the registry. A file that is neither is passed
+    to ``skipped(path, reason)`` and left out. These files never change: those in
+    ``cached`` (bytes by path) are not read again, and those read are added to it."""
     cache = cached if cached is not None else {}
     listed = {
-        info.path
+        info.path: kind
         for info in store.list_files(store.path(MODELS_DIR), recursive=True)
-        if VERSION_FILE.fullmatch(info.base_name)
+        if (kind := _kind_of(info.path))
     }
-    for gone in cache.keys() - listed:
+    for gone in cache.keys() - listed.keys():
         del cache[gone]
-    versions = []
-    for path in sorted(listed):
+    versions: list[ModelVersion] = []
+    changes: list[tuple[str, AliasChange]] = []
+    for path, kind in sorted(listed.items()):
         try:
             if path not in cache:
                 cache[path] = store.read_bytes(path)
-            version = ModelVersion.from_json(cache[path], store)
-            where = path.rsplit("/", 3)[-3:]
-            if [unquote(where[0]), unquote(where[1]), where[2]] != [
-                version.project,
-                version.name,
-                f"v{version.version}.json",
-            ]:
-                raise ValueError("its project, name or version is not the one its path says")
+            item: ModelVersion | AliasChange
+            if kind == "version":
+                item = ModelVersion.from_json(cache[path], store)
+                said = (item.project, item.name, f"v{item.version}.json")
+            else:
+                item = AliasChange.from_json(cache[path])
+                said = (item.project, item.name, item.alias)
+            if _place(path, kind) != said:
+                raise ValueError("its project, name, version or alias is not the one its path says")
         except FileNotFoundError:
             continue
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             cache.pop(path, None)
-            skipped(path, f"not a model version: {exc}")
+            skipped(path, f"not a model {kind}: {exc}")
             continue
-        versions.append(version)
-    return sorted(versions, key=lambda v: (v.project, v.name, v.version))
-
-
-def _plain(value: Any) -> Any:
-    """JSON has no NaN or infinity: those become strings, as in run summaries."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+        if isinstance(item, ModelVersion):
+            versions.append(item)
+        else:
+            changes.append((path.rsplit("/", 1)[1], item))
+    return Registry(
+        versions=sorted(versions, key=lambda v: (v.project, v.name, v.version)),
+        alias_changes=[change for _, change in sorted(changes, key=lambda pair: pair[0])],
+    )
 
 
 def load_models(
@@ -247,19 +324,25 @@ def load_models(
 ) -> pd.DataFrame:
     """One row per model version, by project, name and version.
 
-    Columns: ``project, name, version, run_id, run_name, logged_at, size, digest, git_commit,
-    datasets`` (fingerprints), then ``metadata.<key>``, ``params.<key>`` and
-    ``metrics.<key>`` (each metric's last value when the version was logged).
+    Columns: ``project, name, version, aliases`` (those pointing at it now), ``run_id,
+    run_name, logged_at, size, digest, git_commit, datasets`` (fingerprints), then
+    ``metadata.<key>``, ``params.<key>`` and ``metrics.<key>`` (each metric's last value
+    when the version was logged).
     """
     import pandas as pd  # slow to import, and `xsite build` never needs it
 
-    versions = _versions(dir, project, name)
+    registry = _read(dir)
+    aliases = registry.aliases()
     rows = []
-    for v in versions:
+    for v in registry.versions:
+        if (project is not None and v.project != project) or (name is not None and v.name != name):
+            continue
+        pointing = aliases.get((v.project, v.name), {})
         row: dict[str, Any] = {
             "project": v.project,
             "name": v.name,
             "version": v.version,
+            "aliases": sorted(alias for alias, n in pointing.items() if n == v.version),
             "run_id": v.run_id,
             "run_name": v.run_name,
             "logged_at": v.logged_at,
@@ -279,24 +362,24 @@ def get_model(
     name: str,
     version: int | None = None,
     *,
+    alias: str | None = None,
     project: str | None = None,
     dir: str | os.PathLike[str] | None = None,
 ) -> ModelVersion:
-    """A version of the model ``name`` (default: its latest); ``.download(folder)`` copies
-    its files. ``project`` is needed only when two projects have a model of that name.
+    """A version of the model ``name``: ``version``, or the one ``alias`` points at, or
+    else the latest. ``.download(folder)`` copies its files. ``project`` is needed only
+    when two projects have a model of that name.
 
     Raises :class:`~xsite.errors.ModelNotFoundError` (a ``LookupError``) naming the
-    versions there are."""
-    versions = _versions(dir, project, name)
-    projects = sorted({v.project for v in versions})
-    if not versions:
-        where = f" in project {project!r}" if project is not None else ""
-        raise ModelNotFoundError(f"no model named {name!r}{where}")
-    if len(projects) > 1:
-        raise ModelNotFoundError(
-            f"projects {', '.join(map(repr, projects))} each have a model named {name!r}: "
-            "pass project=…"
-        )
+    versions or aliases there are."""
+    registry = _read(dir)
+    versions = _of_model(registry, name, project)
+    if alias is not None:
+        pointing = registry.aliases().get((versions[0].project, name), {})
+        if alias not in pointing:
+            known = ", ".join(sorted(pointing)) or "none"
+            raise ModelNotFoundError(f"model {name!r} has no alias {alias!r} (it has {known})")
+        version = pointing[alias]
     if version is None:
         return versions[-1]
     for found in versions:
@@ -306,18 +389,90 @@ def get_model(
     raise ModelNotFoundError(f"model {name!r} has no version {version} (it has {numbers})")
 
 
+def set_model_alias(
+    name: str,
+    alias: str,
+    version: int | None,
+    *,
+    project: str | None = None,
+    note: str | None = None,
+    dir: str | os.PathLike[str] | None = None,
+) -> AliasChange:
+    """Point ``alias`` of the model ``name`` at ``version``, or remove it (``None``), with
+    an optional ``note`` on why. The earlier moves stay, as the alias's history. The
+    newest move wins; two people moving one alias at the same moment: the later clock."""
+    if not ALIAS_NAME.fullmatch(alias) or alias == "latest" or re.fullmatch(r"v\d+", alias):
+        raise ValueError(
+            f"alias {alias!r}: use a letter, then letters, digits, _ or - (not latest or v<N>)"
+        )
+    reader = StoreReader(dir)
+    model = get_model(name, version, project=project, dir=dir) if version is not None else None
+    if model is None:
+        model = _of_model(read_registry(reader.store, reader.report_skipped), name, project)[-1]
+    change = AliasChange(model.project, model.name, alias, version, datetime.now(UTC), note)
+    folder = reader.store.path(
+        MODELS_DIR, folder_key(model.project), folder_key(model.name), ALIASES_DIR, alias
+    )
+    reader.store.make_dirs(folder)
+    moved = f"{folder}/{time_ns():020d}-{secrets.token_hex(6)}.json"
+    reader.store.write_bytes(moved, change.to_json())
+    return change
+
+
 _COLUMNS: Final = (
-    "project", "name", "version", "run_id", "run_name", "logged_at", "size", "digest",
-    "git_commit", "datasets",
+    "project", "name", "version", "aliases", "run_id", "run_name", "logged_at", "size",
+    "digest", "git_commit", "datasets",
 )  # fmt: skip
 
 
-def _versions(
-    dir: str | os.PathLike[str] | None, project: str | None, name: str | None
-) -> list[ModelVersion]:
+def _read(dir: str | os.PathLike[str] | None) -> Registry:
     reader = StoreReader(dir)
-    return [
-        v
-        for v in read_versions(reader.store, reader.report_skipped)
-        if (project is None or v.project == project) and (name is None or v.name == name)
+    return read_registry(reader.store, reader.report_skipped)
+
+
+def _of_model(registry: Registry, name: str, project: str | None) -> list[ModelVersion]:
+    """The versions of one model, oldest first; raises when there are none, or when two
+    projects have a model of that name and ``project`` does not say which."""
+    versions = [
+        v for v in registry.versions if v.name == name and (project is None or v.project == project)
     ]
+    if not versions:
+        where = f" in project {project!r}" if project is not None else ""
+        raise ModelNotFoundError(f"no model named {name!r}{where}")
+    projects = sorted({v.project for v in versions})
+    if len(projects) > 1:
+        raise ModelNotFoundError(
+            f"projects {', '.join(map(repr, projects))} each have a model named {name!r}: "
+            "pass project=…"
+        )
+    return versions
+
+
+def _kind_of(path: str) -> str | None:
+    """``version`` or ``alias`` for a registry file's path, by its name and place."""
+    parts = path.rsplit("/", 3)
+    if VERSION_FILE.fullmatch(parts[-1]):
+        return "version"
+    if ALIAS_FILE.fullmatch(parts[-1]) and len(parts) == 4 and parts[-3] == ALIASES_DIR:
+        return "alias"
+    return None
+
+
+def _place(path: str, kind: str) -> tuple[str, str, str]:
+    """(project, model, version file name or alias) as a registry file's path has them."""
+    if kind == "version":
+        project, name, last = path.rsplit("/", 3)[-3:]
+    else:
+        project, name, _, last, _ = path.rsplit("/", 5)[-5:]
+    return unquote(project), unquote(name), last
+
+
+def _plain(value: Any) -> Any:
+    """JSON has no NaN or infinity: those become strings, as in run summaries."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
