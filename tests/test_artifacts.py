@@ -112,3 +112,21 @@ def test_scriptable_artifacts_are_published_only_as_text(tmp_path: Path) -> None
     images = [img["src"] for img in page.select("#artifacts img")]
     assert sum(src.startswith("data:image/svg+xml;base64,") for src in images) == 2  # svg, svgz
     assert any(src.endswith("/artifacts/plot.png") for src in images)
+
+
+def test_artifact_names_with_url_characters_link_to_their_files(tmp_path: Path) -> None:
+    from urllib.parse import unquote
+
+    names = ["run #2.txt", "what?.csv", "100%.txt", "a&b.txt", "héllo wörld.txt"]
+    with xsite.init(project="p", capture=False, dir=tmp_path / "store") as run:
+        for name in names:
+            run.log_artifact_bytes(name, name.encode())
+    site = tmp_path / "site"
+    report = xsite.build(xsite.SiteConfig(store=str(tmp_path / "store"), out=str(site)))
+    assert report.broken_links == []
+    page = BeautifulSoup((site / "runs" / run.id / "index.html").read_text(), "html.parser")
+    links = {a.get_text(): a["href"] for a in page.select("#artifacts a")}
+    for name in names:
+        href = links[name]
+        assert "#" not in href and "?" not in href  # nothing read as a fragment or a query
+        assert (site / "runs" / run.id / unquote(href)).read_bytes() == name.encode()

@@ -101,7 +101,7 @@ def evaluated_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
         scores = truth * signal + generator.random(300) * (1 - signal)
         with xsite.init(project="p", name=name, capture=False, dir=tmp / "store") as run:
             run.log_chart("roc", plots.roc_curve(truth, scores).chart)
-            run.log_chart("confusion", plots.confusion_matrix(truth, scores > 0.5).chart)
+            run.log_chart("confusion #1", plots.confusion_matrix(truth, scores > 0.5).chart)
             for step in range(2 if name == "strong" else 1):
                 run.log_image("samples", np.full((3, 5), 60 + step * 100, np.uint8), step=step)
         ids.append(run.id)
@@ -140,11 +140,12 @@ def test_a_comparison_overlays_curves_and_sets_matrices_and_images_side_by_side(
     assert [rgb(colour) for colour in colours] == swatches
     assert "weak" in overlay.inner_text() and "strong" in overlay.inner_text()
     assert "Not logged by" in roc.inner_text() and "plain" in roc.inner_text()
-    # Confusion matrices: a heatmap per run, side by side.
-    confusion = section.locator("[data-record=confusion] figure")
+    # Confusion matrices: a heatmap per run, side by side (from files whose names hold a
+    # space and a "#", which the addresses must encode).
+    confusion = section.locator("[data-record='confusion #1'] figure")
     assert confusion.count() == 2
     page.wait_for_function(
-        "() => document.querySelectorAll('[data-record=confusion] figure svg').length === 2"
+        "() => document.querySelectorAll(\"[data-record='confusion #1'] figure svg\").length === 2"
     )
     assert confusion.nth(0).locator("figcaption").inner_text() == "weak"
     # Images: each run's last step, and a note where a run logged none.

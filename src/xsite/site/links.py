@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+from html import unescape
+from urllib.parse import unquote
 
 from xsite.site.pages import Page
 from xsite.site.write import SiteWriter
@@ -21,10 +23,10 @@ def find_broken_links(writer: SiteWriter, pages: list[Page]) -> list[str]:
         html = writer.target(page.path).read_bytes()
         folder = posixpath.dirname(page.path)
         for raw in _LINK.findall(html):
-            url = raw.decode().split("#", 1)[0].split("?", 1)[0]
+            url = unescape(raw.decode()).split("#", 1)[0].split("?", 1)[0]
             if not url or ":" in url.split("/", 1)[0]:
                 continue  # same-page anchor, or an absolute URL with a scheme
-            target = posixpath.normpath(posixpath.join(folder, url))
+            target = posixpath.normpath(posixpath.join(folder, unquote(url)))
             if url.endswith("/") or target == ".":
                 target = posixpath.join("" if target == "." else target, "index.html")
             if target.startswith("../") or target not in writer.current:

@@ -6,6 +6,8 @@ else spells a path, so a change to the scheme is a change to this file.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 RUNS_JSON = "runs.json"
 COMPARE = "compare/"
 """The ad-hoc comparison: its runs come from the URL (``compare/#runs=<id>,<id>``)."""
@@ -79,6 +81,8 @@ def relative(root: str, target: str) -> str:
 
     Relative links are what make the site work under any prefix (``/<repo>/`` on GitHub
     Pages) and from a plain folder. The ``./`` keeps a data-derived path from ever being
-    read as a scheme such as ``javascript:``.
+    read as a scheme such as ``javascript:``. The path is percent-encoded: an artifact's
+    name may hold ``#``, ``?``, ``%`` or spaces.
     """
-    return f"{root}{target}" if root.startswith("/") else f"./{root}{target}"
+    path = quote(target, safe="/")
+    return f"{root}{path}" if root.startswith("/") else f"./{root}{path}"

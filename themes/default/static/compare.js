@@ -446,6 +446,12 @@
       return `${this.root}runs/${encodeURIComponent(id)}/`;
     }
 
+    // A file of a run's folder, by its path there (run.json's artifact paths), each part
+    // of the path encoded: a name may hold "#", "?" or spaces.
+    artifactUrl(id, path) {
+      return this.runUrl(id) + path.split("/").map(encodeURIComponent).join("/");
+    }
+
     emptyState() {
       return el("div", { className: "xs-compare-empty" }, [
         el("p", { className: "xs-empty", text: "No runs selected yet." }),
@@ -1305,7 +1311,7 @@
       ]);
       const having = runs.filter((r) => paths.has(r.id));
       const missing = runs.filter((r) => !paths.has(r.id));
-      Promise.all(having.map((r) => fetch(`${this.runUrl(r.id)}${paths.get(r.id)}`).then((res) => {
+      Promise.all(having.map((r) => fetch(this.artifactUrl(r.id, paths.get(r.id))).then((res) => {
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         return res.json();
       }).then((spec) => ({ run: r, spec }), (err) => ({ run: r, error: reasonOf(err) })))).then((specs) => {
@@ -1382,7 +1388,7 @@
           return el("figure", { className: "xs-compare-cell", "data-run-id": run.id }, [
             el("figcaption", {}, [this.runLink(run), image && image.step >= 0 ? el("span", { className: "xs-muted", text: ` · step ${image.step}` }) : null]),
             image
-              ? el("img", { src: `${this.runUrl(run.id)}${image.path}`, alt: `${name} of ${run.name}`, loading: "lazy" })
+              ? el("img", { src: this.artifactUrl(run.id, image.path), alt: `${name} of ${run.name}`, loading: "lazy" })
               : el("p", { className: "xs-empty", text: "Not logged." }),
           ]);
         })),
