@@ -119,7 +119,13 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path: Path) -> None
             run.log_model(tmp_path / "empty", "m")
         with pytest.raises(ValueError, match="model name must be a non-empty string"):
             run.log_model(weights, " ")
+        hidden = model_folder(tmp_path)
+        (hidden / "sub").mkdir()
+        (hidden / "sub" / ".tmp-cache").write_bytes(b"x")
+        with pytest.raises(ValueError, match=r"no part starting with '\.tmp-'"):
+            run.log_model(hidden, "m")
     assert not (store / "models").exists()
+    assert not (store / "runs" / run.id / "artifacts").exists()  # nothing copied first
     with pytest.raises(xsite.RunFinishedError):
         run.log_model(weights, "m")
 
@@ -430,3 +436,121 @@ def test_aliases_move_keep_their_history_and_pick_a_version(tmp_path: Path) -> N
     assert got.exit_code == 0 and "m v1" in got.output
     bad = cli.invoke(app, ["models", str(store), "-n", "m", "--project", "p", "--set-alias", "v3"])
     assert bad.exit_code == 1 and "alias 'v3'" in bad.output
+
+
+def test_a_rebuild_links_the_models_page_from_pages_made_before_it_existed(
+    tmp_path: Path,
+) -> None:
+    from tests.test_build import tree
+
+    store = tmp_path / "store"
+    with xsite.init(project="p", name="plain", capture=False, dir=store) as run:
+        run.log({"loss": 1.0})
+    config = xsite.SiteConfig(store=str(store), out=str(tmp_path / "site"))
+    xsite.build(config)
+    (tmp_path / "w.bin").write_bytes(b"w")
+    with xsite.init(project="p", name="with-model", capture=False, dir=store) as later:
+        later.log_model(tmp_path / "w.bin", "m")
+        later.log_dataset(FRAME, name="digits")
+    xsite.build(config)
+    clean = tmp_path / "clean"
+    xsite.build(xsite.SiteConfig(store=str(store), out=str(clean)))
+    assert tree(tmp_path / "site") == tree(clean)  # the first run's page links both pages
+    assert 'href="./../../models/"' in (clean / "runs" / run.id / "index.html").read_text()
+
+
+def test_the_code_of_a_version_links_its_uncommitted_changes_only_when_there_are_some(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_build import soup
+
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    repo = make_repo(tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    store = tmp_path / "store"
+    (repo / "notes.txt").write_text("untracked only")  # dirty, but no diff to keep
+    with xsite.init(project="p", name="untracked", dir=store) as run:
+        run.log_model(repo / "notes.txt", "m")
+    (repo / "train.py").write_text("lr = 0.2\n")  # a change to a tracked file: a git.diff
+    with xsite.init(project="p", name="changed", dir=store) as run:
+        run.log_model(repo / "notes.txt", "m")
+    site = tmp_path / "site"
+    assert xsite.build(xsite.SiteConfig(store=str(store), out=str(site))).broken_links == []
+    page = soup(site / "models/p/m/index.html")
+    code = {n: page.select_one(f"#v{n} .xs-facts div:nth-of-type(2) dd") for n in (1, 2)}
+    assert "uncommitted changes" in code[1].get_text() and code[1].a is None
+    href = code[2].a["href"]
+    assert (site / "models/p/m" / href).read_text().startswith("diff --git")
+
+
+def test_integers_beyond_64_bits_are_shown_not_fatal(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    big = 2**70
+    (tmp_path / "w.bin").write_bytes(b"w")
+    with xsite.init(project="p", params={"seed": big}, capture=False, dir=store) as run:
+        run.log_model(tmp_path / "w.bin", "m", metadata={"seed": big})
+    site = tmp_path / "site"
+    assert xsite.build(xsite.SiteConfig(store=str(store), out=str(site))).broken_links == []
+    assert str(big) in (site / "models/p/m/index.html").read_text()
+    [entry] = json.loads((site / "runs.json").read_text())["runs"]
+    assert entry["params"]["seed"] == str(big)  # its digits, which no JSON reader rounds
+    assert xsite.get_model("m", dir=store).metadata == {"seed": big}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("datasets", [{}]),
+        ("metrics", {"acc": {}}),
+        ("git", {"commit": 1234567}),
+        ("files", [{"name": "models/m/abc//etc/passwd", "size": 1, "sha256": "0"}]),
+        ("files", [{"name": "models/other/abc/w.bin", "size": 1, "sha256": "0"}]),
+        ("files", [{"name": "w.bin", "size": 1, "sha256": "0"}]),
+        ("run_id", "../../home"),
+    ],
+)
+def test_a_version_file_of_the_wrong_shape_is_skipped_not_fatal(
+    tmp_path: Path, field: str, value: object
+) -> None:
+    store = tmp_path / "store"
+    (tmp_path / "w.bin").write_bytes(b"w")
+    with xsite.init(project="p", capture=False, dir=store) as run:
+        run.log_model(tmp_path / "w.bin", "m")
+        run.log_model(tmp_path / "w.bin", "m")
+    path = store / "models/p/m/v1.json"
+    body = json.loads(path.read_text())
+    path.write_text(json.dumps({**body, field: value}))
+    with pytest.warns(xsite.SkippedFileWarning, match="not a model version"):
+        report = xsite.build(xsite.SiteConfig(store=str(store), out=str(tmp_path / "site")))
+    assert [s.path for s in report.skipped] == [str(path)]
+    with pytest.warns(xsite.SkippedFileWarning):
+        assert xsite.load_models(store)["version"].tolist() == [2]
+        assert xsite.sql("SELECT count(*) AS n FROM runs", store)["n"].tolist() == [1]
+
+
+def test_download_refuses_a_file_that_is_not_what_the_version_recorded(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    (tmp_path / "w.bin").write_bytes(b"weights")
+    with xsite.init(project="p", capture=False, dir=store) as run:
+        version = run.log_model(tmp_path / "w.bin", "m")
+    [file] = version.files
+    (store / "runs" / run.id / "artifacts" / file.name).write_bytes(b"tampered")
+    with pytest.raises(ValueError, match="does not have the SHA-256 its version recorded"):
+        xsite.get_model("m", dir=store).download(tmp_path / "out")
+
+
+def test_names_apart_only_by_case_or_very_long_keep_their_own_versions(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    (tmp_path / "w.bin").write_bytes(b"w")
+    long = "résumé-" * 40  # 280 characters, over 1,000 once percent-encoded
+    with xsite.init(project="p", capture=False, dir=store) as run:
+        for name in ("Net", "net", "Net", long, long):
+            run.log_model(tmp_path / "w.bin", name)
+    frame = xsite.load_models(store)
+    assert sorted(zip(frame["name"], frame["version"], strict=True)) == sorted(
+        [("Net", 1), ("Net", 2), ("net", 1), (long, 1), (long, 2)]
+    )
+    folders = sorted(p.name for p in (store / "models/p").iterdir())
+    assert "%4Eet" in folders and "net" in folders  # apart on any filesystem
+    assert all(len(name) <= 120 for name in folders)

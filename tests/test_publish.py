@@ -33,6 +33,7 @@ with xsite.init(project="paper", name=name, tags=tags, dir=store, params=params,
     with open("log.txt", "w") as log:
         log.write("loaded " + __file__ + " for {USER}\\n")
     run.log_artifact("log.txt")
+    run.log_model("log.txt", "paper-model", metadata={{"trained_by": "{USER}"}})
 """
 
 
@@ -85,6 +86,9 @@ def test_a_selected_redacted_site_holds_no_identity(tmp_path: Path) -> None:
     assert "[redacted-path]" in run_json and "[redacted-email]" in run_json
     note = (site / "notes/results/index.html").read_text()
     assert "[redacted-email]" in note and "final-model" in note
+    model = (site / "models/paper/paper-model/index.html").read_text()
+    assert "final-model" in model and "unpublished-idea" not in model
+    assert "[redacted-user]" in model  # the metadata, redacted as its run is
     log = next(site.glob("runs/*/artifacts/log.txt")).read_text()
     assert log.startswith("loaded [redacted-path] for [redacted-user]")
 

@@ -362,3 +362,5 @@ def test_model_versions_are_numbered_right_when_processes_race_on_object_storage
     store = xsite.StoreReader(uri).store
     assert store.create_bytes(store.path("models/race/shared/v1.json"), b"{}") is False
     assert store.create_bytes(store.path("models/race/shared/v31.json"), b"{}") is True
+    # A retried PUT that had succeeded (its answer lost) is refused, and is still ours.
+    assert store.create_bytes(store.path("models/race/shared/v31.json"), b"{}") is True

@@ -87,12 +87,17 @@ class XsiteCallback(TrainerCallback):
         if self.run is None:
             return
         model = kwargs.get("model")
-        if self._model_name and model is not None and hasattr(model, "save_pretrained"):
-            with tempfile.TemporaryDirectory() as folder:
-                model.save_pretrained(folder)
-                self.run.log_model(
-                    folder,
-                    self._model_name,
-                    metadata={"global_step": state.global_step, "best_metric": state.best_metric},
-                )
-        self.run.finish("finished")
+        try:
+            if self._model_name and model is not None and hasattr(model, "save_pretrained"):
+                with tempfile.TemporaryDirectory() as folder:
+                    model.save_pretrained(folder)
+                    self.run.log_model(
+                        folder,
+                        self._model_name,
+                        metadata={
+                            "global_step": state.global_step,
+                            "best_metric": state.best_metric,
+                        },
+                    )
+        finally:
+            self.run.finish("finished")

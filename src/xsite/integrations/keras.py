@@ -67,12 +67,14 @@ class XsiteCallback(keras.callbacks.Callback):
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
         if self.run is None:
             return
-        if self._model_name:
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / f"{self.model.name}.keras"
-                self.model.save(path)
-                self.run.log_model(path, self._model_name, metadata={"format": "keras"})
-        self.run.finish("finished")
+        try:
+            if self._model_name:
+                with tempfile.TemporaryDirectory() as folder:
+                    path = Path(folder) / f"{self.model.name}.keras"
+                    self.model.save(path)
+                    self.run.log_model(path, self._model_name, metadata={"format": "keras"})
+        finally:
+            self.run.finish("finished")
 
 
 def _numbers(logs: Mapping[str, Any] | None, prefix: str = "") -> dict[str, float]:

@@ -80,15 +80,17 @@ class XsiteLogger(Logger):
             return
         saved = self._checkpoints
         best = saved and (saved.best_model_path or saved.last_model_path)
-        if self._model_name and status == "success" and saved is not None and best:
-            score = saved.best_model_score
-            self._run.log_model(
-                best,
-                self._model_name,
-                metadata={
-                    "checkpoint": Path(best).name,
-                    "monitor": saved.monitor,
-                    "score": float(score) if score is not None else None,
-                },
-            )
-        self._run.finish(_STATUS.get(status, "killed"))  # type: ignore[arg-type]
+        try:
+            if self._model_name and status == "success" and saved is not None and best:
+                score = saved.best_model_score
+                self._run.log_model(
+                    best,
+                    self._model_name,
+                    metadata={
+                        "checkpoint": Path(best).name,
+                        "monitor": saved.monitor,
+                        "score": float(score) if score is not None else None,
+                    },
+                )
+        finally:
+            self._run.finish(_STATUS.get(status, "killed"))  # type: ignore[arg-type]

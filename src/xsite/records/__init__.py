@@ -93,10 +93,11 @@ def xsite_page_key(page: Page, model: SiteModel) -> object | None:
     if page.run_id is None:
         return None
     datasets: Datasets = model.extensions["datasets"]
-    return [
+    uses = [
         (fingerprint, [(run.id, run.name) for run in datasets.others(page.run_id, fingerprint)])
         for fingerprint in datasets.by_run.get(page.run_id, [])
     ]
+    return [bool(datasets), uses]  # whether there is a Datasets page to link in the nav
 
 
 @hookimpl

@@ -45,6 +45,8 @@ class VersionView:
     """Each dataset (in brief), with its anchor on the datasets page when it is there."""
     aliases: tuple[str, ...] = ()
     """The aliases that point at it now."""
+    diff: Artifact | None = None
+    """The run's uncommitted changes (``git.diff``), when the site publishes them."""
 
     @property
     def anchor(self) -> str:
@@ -161,7 +163,8 @@ def xsite_page_key(page: Page, model: SiteModel) -> object | None:
     if page.run_id is None:
         return None
     registry: Registry = model.extensions["registry"]
-    return [(m.url, view.version.version) for m, view in registry.by_run.get(page.run_id, [])]
+    logged = [(m.url, view.version.version) for m, view in registry.by_run.get(page.run_id, [])]
+    return [bool(registry), logged]  # whether there is a Models page to link in the nav
 
 
 @hookimpl
@@ -207,6 +210,7 @@ def _view(
         files=tuple((file, published.get(file.name)) for file in version.files),
         datasets=tuple((d, anchors.get(d["fingerprint"])) for d in version.datasets),
         aliases=tuple(sorted(alias for alias, n in aliases.items() if n == version.version)),
+        diff=published.get("git.diff"),
     )
 
 

@@ -8,6 +8,7 @@ Everything is gathered and every page made before the first byte is written.
 from __future__ import annotations
 
 import gc
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,7 @@ from typing import Any
 from pluggy import PluginManager
 
 from xsite.config import SiteConfig
+from xsite.errors import StoreError
 from xsite.plugins import plugin_manager
 from xsite.site import urls
 from xsite.site.assets import asset_files
@@ -131,7 +133,7 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
     if config.select:  # a site of some runs shows only the models those runs logged
         registry = registry.of_runs({row.id for row in rows})
     if redactor is not None:
-        registry = redactor.registry(registry)
+        registry = redactor.registry(registry, lambda run_id: _system_of(reader, run_id))
     model = build_model(rows, config.project, registry)
     plugins.hook.xsite_model(model=model, config=config, report=report)
     pages = make_pages(model, config, design, gathered.signature, gathered.record)
@@ -208,6 +210,16 @@ def _published(run: RunRow, limit: int) -> list[str]:
     """The run's artifacts that the site holds (larger ones are listed, not published),
     by path from the run's folder."""
     return [artifact.site_path for artifact in run.artifacts if artifact.size <= limit]
+
+
+def _system_of(reader: StoreReader, run_id: str) -> dict[str, Any]:
+    """What a run captured of its machine, as the store has it (the build cache holds runs
+    redacted, without it)."""
+    try:
+        system = reader.run_snapshot(run_id)["system"]
+        return json.loads(system) if system else {}
+    except (StoreError, OSError, ValueError):
+        return {}
 
 
 def _made(folder: Path) -> Path:

@@ -120,11 +120,16 @@ def metrics_file(run_id: str, started_at: datetime, series: dict[str, Any]) -> b
 
 
 def json_value(value: Any) -> Any:
-    """A param value as JSON can hold it (non-finite floats as strings, like metrics)."""
+    """A param value as JSON can hold it: non-finite floats as strings (like metrics), and
+    integers beyond 64 bits as their digits (JSON readers would round them)."""
     if isinstance(value, float):
         return json_number(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return str(value)
     if isinstance(value, list):
         return [json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {key: json_value(v) for key, v in value.items()}
     return value
 
 

@@ -17,7 +17,7 @@ import getpass
 import os
 import re
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -90,7 +90,10 @@ class Redactor:
     def for_run(self, record: RunRecord) -> Redactor:
         """This redactor, knowing also the identities the run captured (for its record and
         its text artifacts)."""
-        system = record.system
+        return self.for_system(record.system)
+
+    def for_system(self, system: dict[str, Any]) -> Redactor:
+        """This redactor, knowing also the identities in a run's captured ``system``."""
         git = system.get("git") or {}
         return Redactor(
             [
@@ -123,17 +126,29 @@ class Redactor:
             ),
         )
 
-    def registry(self, registry: Registry) -> Registry:
-        """The model registry without identities: each version's run name, params and
-        metadata redacted and its git remote dropped; the notes of alias moves redacted."""
+    def registry(self, registry: Registry, systems: Callable[[str], dict[str, Any]]) -> Registry:
+        """The model registry without identities: each version redacted as its run is
+        (knowing the identities ``systems(run_id)`` gives: the run's captured ``system``),
+        its git remote dropped; the notes of alias moves redacted."""
+        redactors: dict[str, Redactor] = {}
+
+        def of(run_id: str) -> Redactor:
+            if run_id not in redactors:
+                redactors[run_id] = self.for_system(systems(run_id))
+            return redactors[run_id]
+
         return Registry(
             [
                 replace(
                     v,
-                    run_name=self.text(v.run_name),
-                    params=self.value(v.params),
-                    metadata=self.value(v.metadata),
-                    git={key: value for key, value in v.git.items() if key not in _DROPPED_GIT},
+                    run_name=of(v.run_id).text(v.run_name),
+                    params=of(v.run_id).value(v.params),
+                    metadata=of(v.run_id).value(v.metadata),
+                    git={
+                        key: of(v.run_id).value(value)
+                        for key, value in v.git.items()
+                        if key not in _DROPPED_GIT
+                    },
                 )
                 for v in registry.versions
             ],

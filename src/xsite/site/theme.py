@@ -7,6 +7,7 @@ An override can extend the template it replaces with ``{% extends "default:run.h
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Iterator
 from datetime import datetime
@@ -152,7 +153,10 @@ def format_filesize(size: int) -> str:
 
 def json_attribute(value: Any) -> Markup:
     """JSON for a quoted HTML attribute (autoescape would double-escape a plain string)."""
-    text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, which orjson refuses
+        text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
     return Markup(
         text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
     )

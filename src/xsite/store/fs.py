@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ import pyarrow.parquet as pq
 
 from xsite.errors import StoreError
 from xsite.store.schema import TMP_PREFIX
+
+CONFLICT_RETRIES = 6
+"""Tries of a conditional write that S3 answers 409 (another one in flight)."""
 
 DEFAULT_STORE_DIR = "./xsite-runs"
 STORE_ENV_VAR = "XSITE_DIR"
@@ -114,18 +118,28 @@ class StoreFS:
 
         On a disk the file is written under a temporary name and hard-linked to ``path``
         (a link never replaces a file); on object storage it is one conditional PUT
-        (``If-None-Match: *``, which S3 and MinIO honour).
+        (``If-None-Match: *``, which S3 and MinIO honour), tried again while S3 answers
+        that another is in flight (409). A refused PUT is still this call's when the object
+        holds exactly ``data``: a retry of a PUT that had landed, its answer lost.
         """
         if not self.is_local:
-            try:
-                self.objects.pipe_file(path, data, mode="create")
-            except FileExistsError:
-                return False
-            except OSError as exc:
-                if _precondition_failed(exc):
-                    return False
-                raise
-            return True
+            for attempt in range(CONFLICT_RETRIES):
+                try:
+                    self.objects.pipe_file(path, data, mode="create")
+                    return True
+                except FileExistsError:
+                    break
+                except OSError as exc:
+                    if _refused(exc, "PreconditionFailed", "412"):
+                        break
+                    if not _refused(exc, "ConditionalRequestConflict", "409"):
+                        raise
+                    time.sleep(0.05 * 2**attempt)  # another conditional write in flight
+            else:
+                raise StoreError(f"{self.display(path)}: conditional writes kept conflicting")
+            # Refused: the object exists. It is ours when a retry of a PUT that succeeded
+            # (its answer lost) was what the server refused.
+            return self._get(path) == data
         directory, _, name = path.rpartition("/")
         tmp = f"{directory}/{TMP_PREFIX}{secrets.token_hex(6)}-{name}"
         with self.fs.open_output_stream(tmp) as stream:
@@ -248,12 +262,12 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _precondition_failed(error: OSError) -> bool:
-    """Whether an object store refused a conditional write because the object exists (s3fs
-    says so with FileExistsError only when the server names the condition)."""
-    cause = error.__cause__
-    response = getattr(cause, "response", None) or {}
-    return response.get("Error", {}).get("Code") in {"PreconditionFailed", "412"}
+def _refused(error: OSError, *codes: str) -> bool:
+    """Whether an object store answered a write with one of these error codes (s3fs says
+    FileExistsError for a refused conditional write only when the server names the
+    condition)."""
+    response = getattr(error.__cause__, "response", None) or {}
+    return response.get("Error", {}).get("Code") in codes
 
 
 def _fsync_path(path: str, *, directory: bool = False) -> None:

@@ -38,12 +38,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from time import time_ns
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from xsite.errors import ModelNotFoundError
 from xsite.store.fs import StoreFS
 from xsite.store.reader import StoreReader
-from xsite.store.schema import artifact_parts
+from xsite.store.schema import artifact_parts, is_valid_run_id, safe_artifact_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,6 +55,8 @@ VERSION_FILE: Final = re.compile(r"v(?P<version>[1-9][0-9]{0,8})\.json")
 ALIASES_DIR: Final = "aliases"
 ALIAS_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 ALIAS_FILE: Final = re.compile(r"(?P<time_ns>\d{20})-(?P<writer>[0-9a-f]{12})\.json")
+MAX_KEY: Final = 120
+"""Characters of a project's or model's folder name at most (filesystems allow 255 bytes)."""
 MAX_CLAIMS: Final = 10_000
 """Numbers one call tries before giving up (only a runaway of writers gets there)."""
 
@@ -103,14 +105,22 @@ class ModelVersion:
 
     def download(self, destination: str | Path) -> Path:
         """Copy the version's files into the folder ``destination`` (made if needed), each
-        under its path within the model, and return that folder."""
+        under its path within the model, and return that folder. Each file's SHA-256 is
+        checked against the version's record."""
         if self.store is None:
             raise ValueError(f"model {self.name} v{self.version} was not read from a store")
-        folder = Path(destination)
+        folder = Path(destination).resolve()
         for file in self.files:
-            target = folder / file.file_name
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target = (folder / file.file_name).resolve()
+            if not target.is_relative_to(folder):
+                raise ValueError(f"model file {file.name!r} would leave {folder}")
             data = self.store.read_bytes(self.store.path(*artifact_parts(self.run_id, file.name)))
+            if hashlib.sha256(data).hexdigest() != file.sha256:
+                raise ValueError(
+                    f"model {self.name} v{self.version}: {file.file_name} in run {self.run_id} "
+                    "does not have the SHA-256 its version recorded"
+                )
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         return folder
 
@@ -135,24 +145,47 @@ class ModelVersion:
 
     @classmethod
     def from_json(cls, data: bytes, store: StoreFS | None = None) -> ModelVersion:
-        """Raises ``ValueError`` (or ``KeyError``, ``TypeError``) for what is not a version."""
+        """Raises ``ValueError`` (or ``KeyError``, ``TypeError``) for what is not a version
+        as ``Run.log_model`` writes it: a file of another model's folder, a path that
+        climbs out, a run id that is none, a field of the wrong shape."""
         body = json.loads(data)
         if body.get("format") != VERSION_FORMAT:
             raise ValueError(f"model version format {body.get('format')!r} is not 1")
+        name, run_id = _text(body["name"]), _text(body["run_id"])
+        if not is_valid_run_id(run_id):
+            raise ValueError(f"run_id {run_id!r} is not a run id")
+        prefix = f"{MODELS_DIR}/{folder_key(name)}/"
+        files = []
+        for entry in body["files"]:
+            file = ModelFile(_text(entry["name"]), int(entry["size"]), _text(entry["sha256"]))
+            if safe_artifact_name(file.name) != file.name or not file.name.startswith(prefix):
+                raise ValueError(f"file {file.name!r} is not in the model's folder {prefix}")
+            if file.name.count("/") < 3:
+                raise ValueError(f"file {file.name!r} has no path within the model")
+            files.append(file)
+        metrics = {
+            _text(key): {"value": _number(m["value"]), "step": int(m["step"])}
+            for key, m in dict(body["metrics"]).items()
+        }
+        datasets = tuple(
+            {**d, "label": _text(d["label"]), "fingerprint": _text(d["fingerprint"])}
+            for d in body["datasets"]
+        )
+        git = {_text(key): _plain_scalar(value) for key, value in dict(body["git"]).items()}
         return cls(
-            project=body["project"],
-            name=body["name"],
+            project=_text(body["project"]),
+            name=name,
             version=int(body["version"]),
-            run_id=body["run_id"],
-            run_name=body["run_name"],
+            run_id=run_id,
+            run_name=_text(body["run_name"]),
             logged_at=datetime.fromisoformat(body["logged_at"]),
-            files=tuple(ModelFile(f["name"], int(f["size"]), f["sha256"]) for f in body["files"]),
-            digest=body["digest"],
+            files=tuple(files),
+            digest=_text(body["digest"]),
             metadata=dict(body["metadata"]),
             params=dict(body["params"]),
-            metrics={key: dict(value) for key, value in body["metrics"].items()},
-            datasets=tuple(dict(d) for d in body["datasets"]),
-            git=dict(body["git"]),
+            metrics=metrics,
+            datasets=datasets,
+            git=git,
             store=store,
         )
 
@@ -185,14 +218,16 @@ class AliasChange:
         body = json.loads(data)
         if body.get("format") != VERSION_FORMAT:
             raise ValueError(f"alias format {body.get('format')!r} is not 1")
-        version = body["version"]
+        version, note, alias = body["version"], body.get("note"), _text(body["alias"])
+        if not ALIAS_NAME.fullmatch(alias):
+            raise ValueError(f"{alias!r} is not an alias")
         return cls(
-            project=body["project"],
-            name=body["name"],
-            alias=body["alias"],
+            project=_text(body["project"]),
+            name=_text(body["name"]),
+            alias=alias,
             version=None if version is None else int(version),
             set_at=datetime.fromisoformat(body["set_at"]),
-            note=body.get("note"),
+            note=None if note is None else _text(note),
         )
 
 
@@ -226,10 +261,17 @@ class Registry:
 
 
 def folder_key(text: str) -> str:
-    """A project or model name as one safe path segment: percent-encoded, and a leading
-    dot encoded too (no ``..``, no hidden or temporary name)."""
-    key = quote(text, safe="")
-    return "%2E" + key[1:] if key.startswith(".") else key
+    """A project or model name as one safe path segment, the same on every filesystem:
+    percent-encoded, with ASCII capitals and a leading dot encoded too (no ``..``, no
+    hidden or temporary name, and ``Net`` and ``net`` apart where case is ignored); a name
+    whose key would pass :data:`MAX_KEY` characters is cut, with a digest of it added."""
+    key = "".join(
+        f"%{ord(char):02X}" if "A" <= char <= "Z" else quote(char, safe="") for char in text
+    )
+    key = "%2E" + key[1:] if key.startswith(".") else key
+    if len(key) > MAX_KEY:
+        key = key[: MAX_KEY - 17].rstrip("%0123456789ABCDEF") + "~" + _digest(text)[:16]
+    return key
 
 
 def model_files(source: Path) -> list[tuple[Path, str]]:
@@ -294,10 +336,10 @@ def read_registry(
             item: ModelVersion | AliasChange
             if kind == "version":
                 item = ModelVersion.from_json(cache[path], store)
-                said = (item.project, item.name, f"v{item.version}.json")
+                said = (folder_key(item.project), folder_key(item.name), f"v{item.version}.json")
             else:
                 item = AliasChange.from_json(cache[path])
-                said = (item.project, item.name, item.alias)
+                said = (folder_key(item.project), folder_key(item.name), item.alias)
             if _place(path, kind) != said:
                 raise ValueError("its project, name, version or alias is not the one its path says")
         except FileNotFoundError:
@@ -459,12 +501,35 @@ def _kind_of(path: str) -> str | None:
 
 
 def _place(path: str, kind: str) -> tuple[str, str, str]:
-    """(project, model, version file name or alias) as a registry file's path has them."""
+    """(project key, model key, version file name or alias) of a registry file's path."""
     if kind == "version":
         project, name, last = path.rsplit("/", 3)[-3:]
     else:
         project, name, _, last, _ = path.rsplit("/", 5)[-5:]
-    return unquote(project), unquote(name), last
+    return project, name, last
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not text")
+    return value
+
+
+def _number(value: Any) -> float | int | str:
+    """A metric value as version files hold it: a number, or "nan", "inf", "-inf"."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TypeError(f"{value!r} is not a metric value")
+    return value
+
+
+def _plain_scalar(value: Any) -> str | bool | None:
+    if value is not None and not isinstance(value, str | bool):
+        raise TypeError(f"{value!r} is not text, true/false or null")
+    return value
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _plain(value: Any) -> Any:

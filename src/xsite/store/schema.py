@@ -161,5 +161,8 @@ def safe_artifact_name(name: str) -> str:
         or "\x00" in name
         or any(part in {"..", "."} or part.startswith(TMP_PREFIX) for part in parts)
     ):
-        raise ValueError(f"invalid artifact name {name!r}: use a relative path without '..'")
+        raise ValueError(
+            f"invalid artifact name {name!r}: use a relative path without '.' or '..' parts "
+            f"and no part starting with {TMP_PREFIX!r}"
+        )
     return "/".join(parts)

@@ -465,8 +465,9 @@ class Run:
 
     def _copy_files(self, entries: list[tuple[Path, str, str, int]]) -> None:
         """Copy local files, each with its artifact name, SHA-256 and size, into the run."""
-        for file, artifact_name, _, _ in entries:
+        for _, artifact_name, _, _ in entries:  # every name checked before any file is copied
             safe_artifact_name(artifact_name)
+        for file, artifact_name, _, _ in entries:
             self._store.make_dirs(self._artifact_path(artifact_name).rpartition("/")[0])
             self._store.copy_in(file, self._artifact_path(artifact_name))
         self._write_artifact_rows([(name, size, sha) for _, name, sha, size in entries])

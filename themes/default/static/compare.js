@@ -1309,12 +1309,14 @@
         el("h3", {}, [bdi(name)]),
         el("p", { className: "xs-chart-status", text: "Loading…" }),
       ]);
+      const generation = this.generation;
       const having = runs.filter((r) => paths.has(r.id));
       const missing = runs.filter((r) => !paths.has(r.id));
       Promise.all(having.map((r) => fetch(this.artifactUrl(r.id, paths.get(r.id))).then((res) => {
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         return res.json();
       }).then((spec) => ({ run: r, spec }), (err) => ({ run: r, error: reasonOf(err) })))).then((specs) => {
+        if (generation !== this.generation) return; // another selection is shown by now
         const drawn = specs.filter((s) => s.spec);
         const children = [el("h3", {}, [bdi(name)])];
         const failed = specs.filter((s) => s.error).map((s) => `${s.run.name}: ${s.error}`);
