@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 
 import xsite
-from tests.test_capture import git, make_repo
+from tests.test_capture import git, isolated_git, make_repo
 from tests.test_records import FRAME
+
+__all__ = ["isolated_git"]  # autouse: no git config of the machine leaks into these tests
 
 
 def model_folder(tmp_path: Path, weights: bytes = b"\x00\x01weights") -> Path:
@@ -28,8 +30,6 @@ def model_folder(tmp_path: Path, weights: bytes = b"\x00\x01weights") -> Path:
 def test_versions_keep_the_lineage_of_the_moment_they_were_logged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(name, raising=False)
     repo = make_repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     store = tmp_path / "store"
@@ -464,8 +464,6 @@ def test_the_code_of_a_version_links_its_uncommitted_changes_only_when_there_are
 ) -> None:
     from tests.test_build import soup
 
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(name, raising=False)
     repo = make_repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     store = tmp_path / "store"
