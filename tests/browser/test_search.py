@@ -30,6 +30,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     ) as run:
         run.log({"val/acc": 0.5})
     ids["transformer"] = run.id
+    (tmp / "w.bin").write_bytes(b"weights")
+    with xsite.init(project="speech", name="asr", capture=False, dir=tmp / "store") as run:
+        run.log_model(tmp / "w.bin", "wav2vec-encoder", metadata={"task": "transcription"})
     report = xsite.build(xsite.SiteConfig(store=str(tmp / "store"), out=str(tmp / "site")))
     assert report.broken_links == []
     yield from ((url, ids) for url in serve(tmp / "site"))
@@ -57,6 +60,8 @@ def test_search_finds_params_notes_and_projects_from_any_page(site, watched: Wat
     assert search(page, ids["transformer"][:8])["Runs"] == ["transformer-big"]  # an id
     found = search(page, "vision")
     assert found["Projects"] == ["vision"] and len(found["Runs"]) == 4
+    assert search(page, "transcription") == {"Models": ["wav2vec-encoder"]}  # its metadata
+    assert search(page, "transcripton") == {"Models": ["wav2vec-encoder"]}  # a typo too
     assert watched.problems == []
 
 

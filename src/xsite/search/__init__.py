@@ -1,12 +1,12 @@
 """Full-text search over the written site (a built-in plugin).
 
 Pagefind (a search library made for static sites) indexes the written pages, one bundle per
-kind of page, so that results come grouped — runs, projects, notes — and a rebuild from the
+kind of page, so that results come grouped — runs, projects, notes, models — and a rebuild from the
 same input writes the same bytes (Pagefind's filters would not). ``assets/search.js`` asks
 each bundle in the browser; nothing is sent anywhere.
 
 Pagefind matches word prefixes and stems, not misspellings. For those, the build writes the
-words of run names, tags, params and project names (``search/words.json``); when a word
+words of run names, tags, params, project names and models (``search/words.json``); when a word
 finds nothing, the page searches again for the nearest word of that list.
 """
 
@@ -34,6 +34,7 @@ BUNDLES = {
     "runs": "runs/*/index.html",
     "projects": "projects/*/index.html",
     "notes": "notes/*/index.html",
+    "models": "models/*/*/index.html",
 }
 """Each kind of page and the pages of that kind, by glob; a bundle is at ``pagefind-<kind>/``."""
 INDEX = "search/index.json"
@@ -46,7 +47,11 @@ _UNUSED = re.compile(r"pagefind-(ui|modular-ui|component-ui|highlight)\.")
 
 @hookimpl
 def xsite_pages(model: SiteModel) -> list[DataFile]:
-    kinds = {"runs": bool(model.runs), "projects": bool(model.projects)}
+    kinds = {
+        "runs": bool(model.runs),
+        "projects": bool(model.projects),
+        "models": bool(model.registry.versions),
+    }
     bundles = [kind for kind in BUNDLES if kinds.get(kind, bool(model.extensions.get(kind)))]
     return [
         DataFile(INDEX, orjson.dumps({"format": 1, "bundles": bundles})),
@@ -118,7 +123,8 @@ def _index(site: Path, pages: list[str], cache_dir: Path) -> list[tuple[str, byt
 
 def _words(model: SiteModel) -> set[str]:
     """Words a search may misspell: of run names, tags, param keys and text values, metric
-    keys and project names (ids and numbers are left out: a typo there is no word)."""
+    keys, project names, and model names and text metadata (ids and numbers are left out: a
+    typo there is no word)."""
     words: set[str] = set()
     for project in model.projects:
         words.update(_WORD.findall(project.name.lower()))
@@ -126,4 +132,7 @@ def _words(model: SiteModel) -> set[str]:
         texts = [v for v in orjson.loads(run.cells)["params"].values() if isinstance(v, str)]
         text = " ".join([run.name, *run.tags, *run.last, *run.param_kinds, *texts])
         words.update(_WORD.findall(text.lower()))
+    for version in model.registry.versions:
+        texts = [v for v in version.metadata.values() if isinstance(v, str)]
+        words.update(_WORD.findall(" ".join([version.name, *texts]).lower()))
     return {word for word in words if not word.isdigit()}

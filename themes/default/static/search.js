@@ -1,7 +1,7 @@
 /* xsite search: the search box in every page's header.
  *
  * Asks the site's Pagefind bundles (pagefind-runs/, pagefind-projects/, pagefind-notes/,
- * listed in search/index.json) and shows their results grouped, navigable with the arrow
+ * pagefind-models/, listed in search/index.json) and shows their results grouped, navigable with the arrow
  * keys. A word that finds nothing is searched again as the nearest word of
  * search/words.json (names, tags, params), which makes the search typo tolerant.
  * Classic script; nothing from the data is ever parsed as HTML.
@@ -9,7 +9,7 @@
 (function () {
   "use strict";
 
-  const GROUPS = { runs: "Runs", notes: "Notes", projects: "Projects" };
+  const GROUPS = { runs: "Runs", notes: "Notes", projects: "Projects", models: "Models" };
   const PER_GROUP = 6;
   const DEBOUNCE_MS = 120;
   const script = document.currentScript;
