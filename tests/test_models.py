@@ -256,6 +256,11 @@ def test_the_models_pages_show_each_version_with_its_lineage_linked(tmp_path: Pa
     versions = page.select(".xs-model-versions tbody tr")
     assert [row.th.get_text() for row in versions] == ["v3", "v2", "v1"]
     assert [row.select("td")[3].get_text() for row in versions] == ["0.8", "0.8", "0.5"]  # acc
+    # The runs that made the versions, side by side on the ad-hoc comparison page.
+    compare = page.find("a", string=lambda text: text and text.startswith("Compare the 2 runs"))
+    target, runs = compare["href"].split("#")
+    assert (site / "models/p/m" / target / "index.html").is_file()
+    assert runs == f"runs={ids['first']},{ids['second']}"
     first = page.select_one("#v1")
     # The run, the data and the files each link to what the site has of them.
     run_link = first.select_one("dd a")["href"]

@@ -91,6 +91,12 @@ class RegisteredModel:
         return self.versions[0]
 
     @property
+    def run_ids(self) -> list[str]:
+        """The runs on this site that logged its versions, oldest version first, once each."""
+        ids = [view.run.id for view in reversed(self.versions) if view.run is not None]
+        return list(dict.fromkeys(ids))
+
+    @property
     def numbers(self) -> frozenset[int]:
         """The versions this site shows (those of other runs may be left out)."""
         return frozenset(view.version.version for view in self.versions)
