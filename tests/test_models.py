@@ -427,6 +427,17 @@ def test_aliases_move_keep_their_history_and_pick_a_version(tmp_path: Path) -> N
         soup(partial / "models/p/m/index.html").select_one("#aliases p").get_text(" ", strip=True)
     )
     assert text == "production → v2 (not on this site)"
+    # The run page of v2 says where the alias points, and follows it when it moves.
+    listed = soup(site / "runs" / ids["second"] / "index.html").select("#models li")
+    assert [li.get_text(" ", strip=True).split(" ·")[0] for li in listed] == [
+        "m v2 production", "m v3"
+    ]  # fmt: skip
+    xsite.set_model_alias("m", "production", 3, project="p", dir=store)
+    assert xsite.build(xsite.SiteConfig(store=str(store), out=str(site))).broken_links == []
+    listed = soup(site / "runs" / ids["second"] / "index.html").select("#models li")
+    assert [li.get_text(" ", strip=True).split(" ·")[0] for li in listed] == [
+        "m v2", "m v3 production"
+    ]  # fmt: skip
 
     from typer.testing import CliRunner
 

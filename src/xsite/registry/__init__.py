@@ -169,7 +169,10 @@ def xsite_page_key(page: Page, model: SiteModel) -> object | None:
     if page.run_id is None:
         return None
     registry: Registry = model.extensions["registry"]
-    logged = [(m.url, view.version.version) for m, view in registry.by_run.get(page.run_id, [])]
+    logged = [
+        (m.url, view.version.version, view.aliases)
+        for m, view in registry.by_run.get(page.run_id, [])
+    ]
     return [bool(registry), logged]  # whether there is a Models page to link in the nav
 
 
