@@ -71,5 +71,6 @@ def test_the_mkdocs_example_builds_with_the_quickstart_runs(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     docs = tmp_path / "demo-docs"
     assert (docs / "experiments/notes/index.html").is_file()  # the example notes too
+    assert (docs / "experiments/models/digits/digits-softmax/index.html").is_file()  # models
     results = (docs / "guide/results/index.html").read_text()
     assert results.count('class="xsite-embed"') == 2 and "softmax-lr1.0-wd0.0" in results
