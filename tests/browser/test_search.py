@@ -32,7 +32,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     ids["transformer"] = run.id
     (tmp / "w.bin").write_bytes(b"weights")
     with xsite.init(project="speech", name="asr", capture=False, dir=tmp / "store") as run:
-        run.log_model(tmp / "w.bin", "wav2vec-encoder", metadata={"task": "transcription"})
+        # "a": a word that Pagefind's fallback matches to any query that starts with it.
+        metadata = {"task": "transcription", "comment": "a b c"}
+        run.log_model(tmp / "w.bin", "wav2vec-encoder", metadata=metadata)
     report = xsite.build(xsite.SiteConfig(store=str(tmp / "store"), out=str(tmp / "site")))
     assert report.broken_links == []
     yield from ((url, ids) for url in serve(tmp / "site"))
@@ -55,7 +57,8 @@ def test_search_finds_params_notes_and_projects_from_any_page(site, watched: Wat
     url, ids = site
     page = watched.page
     page.goto(f"{url}runs/{ids['lr0.1']}/")  # two folders deep, under the prefix
-    assert search(page, "adamw") == {"Runs": ["transformer-big"]}  # a param value
+    # A param value; not the model page, whose "a" only starts the word.
+    assert search(page, "adamw") == {"Runs": ["transformer-big"]}
     assert search(page, "calibration") == {"Runs": ["transformer-big"]}  # a note phrase
     assert search(page, ids["transformer"][:8])["Runs"] == ["transformer-big"]  # an id
     found = search(page, "vision")

@@ -73,7 +73,9 @@
         const pagefind = await this.bundle(kind);
         const found = await pagefind.search(text);
         const data = await Promise.all(found.results.slice(0, PER_GROUP).map((r) => r.data()));
-        return { kind, total: found.results.length, items: data };
+        const items = data.filter((item) => matchesWord(item, text));
+        const total = items.length ? found.results.length - (data.length - items.length) : 0;
+        return { kind, total, items };
       }));
     }
 
@@ -212,6 +214,17 @@
   }
 
   /** The known word closest to ``word`` (optimal string alignment distance), if close. */
+  // Whether a result matched a word of the query, not just a one- or two-letter word that
+  // starts it: Pagefind, finding no word of a bundle that a term prefixes, falls back to
+  // the longest indexed word that prefixes the term ("adamw" finds every "a").
+  function matchesWord(item, query) {
+    const terms = query.toLowerCase().split(/\s+/).filter((t) => t.length >= 3);
+    const marks = Array.from(String(item.excerpt || "").matchAll(/<mark>(.*?)<\/mark>/g),
+      (m) => m[1].toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ""));
+    if (!terms.length || !marks.length) return true;
+    return marks.some((mark) => mark.length >= 3 || terms.includes(mark));
+  }
+
   function nearest(word, words) {
     const limit = word.length <= 4 ? 1 : 2;
     let best = null;
