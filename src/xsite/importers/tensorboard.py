@@ -91,7 +91,7 @@ def _read_folder(path: Path) -> _Folder:
 def _hparam(value: Any) -> Any:
     kind = value.WhichOneof("kind")
     number = getattr(value, kind) if kind else None
-    if kind == "number_value" and float(number).is_integer():
+    if kind == "number_value" and number is not None and float(number).is_integer():
         return int(number)
     return number
 

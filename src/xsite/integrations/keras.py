@@ -52,8 +52,11 @@ class XsiteCallback(keras.callbacks.Callback):
         if optimizer is not None:
             found["optimizer"] = plain_params(optimizer.get_config())
         self._batches = 0
-        params = {**found, **plain_params(self._init.get("params") or {})}
-        self.run = xsite.init(self._project, **{**self._init, "params": params})
+        options: InitOptions = {
+            **self._init,
+            "params": {**found, **plain_params(self._init.get("params") or {})},
+        }
+        self.run = xsite.init(self._project, **options)
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._batches += 1

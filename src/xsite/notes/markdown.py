@@ -320,7 +320,7 @@ def _make_markdown() -> tuple[MarkdownIt, Callable[..., str]]:
         )
     )
     md.inline.ruler.before("link", "wikilink", _wiki_link)
-    default_fence = md.renderer.rules["fence"]
+    default_fence = md.renderer.rules["fence"]  # type: ignore[attr-defined]  # RendererHTML
     md.add_render_rule("wikilink", _render_wiki_link)
     md.add_render_rule("fence", _render_fence)
     return md, default_fence

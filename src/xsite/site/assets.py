@@ -34,8 +34,8 @@ def asset_files(theme: Theme) -> list[DataFile]:
 def _vega_bundle() -> bytes:
     """The Vega, Vega-Lite and vega-embed JavaScript that vl-convert ships."""
     return _user_cached(
-        f"vega-{vl_convert.__version__}.js",
-        lambda: vl_convert.javascript_bundle().encode("utf-8"),
+        f"vega-{vl_convert.__version__}.js",  # type: ignore[attr-defined]  # not in its stubs
+        lambda: vl_convert.javascript_bundle().encode("utf-8"),  # type: ignore[call-arg]
     )
 
 

@@ -157,7 +157,7 @@ def runs_table(project: Project) -> bytes:
         for key, kind in run.param_kinds.items():
             param_kinds.setdefault(key, set()).add(kind)
     param_keys = sorted(param_kinds)
-    columns = [
+    columns: list[dict[str, Any]] = [
         {"id": cid, "label": label, "group": "run", "type": kind, "path": [cid]}
         for cid, label, kind in RUN_COLUMNS
     ]

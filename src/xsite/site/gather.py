@@ -162,8 +162,8 @@ def read_run(
             previews[name] = head[:PREVIEW_BYTES].decode("utf-8", errors="replace")
         if artifact_suffix(name) in SVG_SUFFIXES and (uri := svg_data_uri(head, artifact.size)):
             inline_images[name] = uri
-        record = RECORD_NAME.fullmatch(name)
-        is_table = record is not None and record["kind"] == "tables"
+        logged = RECORD_NAME.fullmatch(name)
+        is_table = logged is not None and logged["kind"] == "tables"
         if is_table and artifact.size <= TABLE_BYTES and (table := _table(reader, run_id, name)):
             tables[name] = table
     summaries, series = _metric_series(reader.read_run(files, "metrics"), snapshot, chart_points)

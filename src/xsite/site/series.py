@@ -30,7 +30,7 @@ class Summary(NamedTuple):
     min_step: int | None
     max: float | None
     max_step: int | None
-    count: int
+    count: int  # type: ignore[assignment]  # a field, where tuple has a method
 
 
 def keep_indices(values: np.ndarray, limit: int = DEFAULT_POINTS) -> np.ndarray:

@@ -91,7 +91,8 @@ def _memory_bytes() -> int | None:
 def _packages() -> list[str]:
     by_name: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
-        name, version = dist.metadata.get("Name"), dist.metadata.get("Version")
+        meta = dist.metadata  # an email.message.Message, whose .get the protocol leaves out
+        name, version = meta.get("Name"), meta.get("Version")  # type: ignore[attr-defined]
         if name and version:
             # Distributions come in sys.path order, so the first one seen is
             # the one `import` actually resolves to.

@@ -108,10 +108,10 @@ def write_imported_run(dir: str | os.PathLike[str] | None, run: ImportedRun) -> 
             store.path(RUNS_DIR, run_id, part.filename), table.replace_schema_metadata(metadata)
         )
     for parts in before.parts.values():
-        for _, path in parts:
-            store.delete(path)
-    for path in before.summaries:
-        store.delete(path)
+        for _, part_path in parts:
+            store.delete(part_path)
+    for summary_path in before.summaries:
+        store.delete(summary_path)
     summary = summarize(reader, reader.list_run(run_id, again=True))
     if summary is not None:
         name = summary_filename(time_ns(), writer, len(tables) + 1)

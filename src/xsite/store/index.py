@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from time import time_ns
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -124,7 +124,10 @@ def read_index(reader: StoreReader) -> dict[str, IndexedRun]:
     elapsed = pc.subtract(table["ended_at"], table["started_at"]).cast(pa.int64())
     data["duration_s"] = pc.divide(elapsed.cast(pa.float64()), 1e6).to_pylist()
     # One parse per column rather than per row: 10,000 small parses cost more than one.
-    params, last = (decode_param("[" + ",".join(data[key]) + "]") for key in ("params", "last"))
+    params, last = (
+        cast("list[dict[str, Any]]", decode_param("[" + ",".join(data[key]) + "]"))
+        for key in ("params", "last")
+    )
     datasets = (
         json.loads("[" + ",".join(data["datasets"]) + "]")
         if "datasets" in data
