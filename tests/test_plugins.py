@@ -24,8 +24,8 @@ SRC = Path(xsite.__file__).parent
 
 
 class ShoutPlugin:
-    """Adds a page listing runs in upper case, a data file, a context variable on every
-    page, a Jinja filter, a key input of run pages and a file made after the build."""
+    """Adds a page listing runs in upper case, a data file, a nav link, a context variable
+    on every page, a Jinja filter, a key input of run pages and a file made after the build."""
 
     def __init__(self) -> None:
         self.key_input = "v1"
@@ -43,6 +43,10 @@ class ShoutPlugin:
             Page("shout/index.html", "shout.html", lambda: {"names": names}),
             DataFile("shout/names.txt", "\n".join(names).encode()),
         ]
+
+    @hooks.hookimpl
+    def xsite_nav(self) -> list[tuple[str, str]]:
+        return [("Shout", "shout/")]
 
     @hooks.hookimpl
     def xsite_page_key(self, page: Page) -> object | None:
@@ -85,6 +89,8 @@ def test_a_plugin_uses_every_hook_on_a_real_build(tmp_path: Path) -> None:
     assert plugin.seen_site_dir == site.resolve()
     assert "shout/index.html" in plugin.rendered
     assert report.pages_rendered == report.pages
+    run_page = next(site.glob("runs/*/index.html")).read_text()
+    assert 'href="./../../shout/">Shout</a>' in run_page  # the nav link, on every page
 
     # Nothing changed: run pages are kept. A changed key input renders them again.
     again = xsite.build(config, plugins=plugin_manager(plugin))

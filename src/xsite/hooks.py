@@ -51,6 +51,13 @@ def xsite_pages(
 
 
 @hookspec
+def xsite_nav(model: SiteModel) -> Iterable[tuple[str, str]] | None:
+    """Section links the plugin adds to every page's header, as ``(label, path)`` pairs
+    (``("Notes", "notes/")``). They are part of every page's key: a page made before the
+    section existed is made again."""
+
+
+@hookspec
 def xsite_page_key(page: Page, model: SiteModel) -> object | None:
     """Extra inputs of a keyed page's key (a page is rendered again only when its key
     changes): return whatever a plugin adds to a page it did not make, e.g. backlinks."""

@@ -400,7 +400,6 @@ def xsite_page_key(page: Page, model: SiteModel) -> object | None:
     own_links = row is not None and b"[[" in row.json
     own_blocks = row is not None and b"xsite-" in row.json
     return [
-        bool(notes),
         [(n.url, n.title, n.status) for n in notes.backlinks.get(page.run_id, ())],
         [(run.url, run.name) for run in notes.mentioned_by.get(page.run_id, ())],
         # What its own notes' links and blocks show of other runs: their names, their data.
@@ -410,11 +409,14 @@ def xsite_page_key(page: Page, model: SiteModel) -> object | None:
 
 
 @hookimpl
+def xsite_nav(model: SiteModel) -> list[tuple[str, str]]:
+    return [("Notes", urls.NOTES), ("Timeline", urls.TIMELINE)] if model.extensions["notes"] else []
+
+
+@hookimpl
 def xsite_page_context(page: Page, context: dict[str, Any], model: SiteModel) -> None:
     notes: Notes = model.extensions["notes"]
     context.setdefault("stylesheets", []).append(HIGHLIGHT_CSS)
-    if notes:
-        context.setdefault("nav", []).extend([("Notes", urls.NOTES), ("Timeline", urls.TIMELINE)])
     if page.run_id is not None:
         context["backlinks"] = notes.backlinks.get(page.run_id, ())
         context["mentioned_by"] = notes.mentioned_by.get(page.run_id, ())

@@ -97,14 +97,17 @@ def xsite_page_key(page: Page, model: SiteModel) -> object | None:
         (fingerprint, [(run.id, run.name) for run in datasets.others(page.run_id, fingerprint)])
         for fingerprint in datasets.by_run.get(page.run_id, [])
     ]
-    return [bool(datasets), uses]  # whether there is a Datasets page to link in the nav
+    return uses
+
+
+@hookimpl
+def xsite_nav(model: SiteModel) -> list[tuple[str, str]]:
+    return [("Datasets", urls.DATASETS)] if model.extensions["datasets"] else []
 
 
 @hookimpl
 def xsite_page_context(page: Page, context: dict[str, Any], model: SiteModel) -> None:
     datasets: Datasets = model.extensions["datasets"]
-    if datasets:
-        context.setdefault("nav", []).append(("Datasets", urls.DATASETS))
     if page.run_id is not None:
         context["records"] = _records(context["run"])
         context["datasets"] = [

@@ -173,14 +173,17 @@ def xsite_page_key(page: Page, model: SiteModel) -> object | None:
         (m.url, view.version.version, view.aliases)
         for m, view in registry.by_run.get(page.run_id, [])
     ]
-    return [bool(registry), logged]  # whether there is a Models page to link in the nav
+    return logged
+
+
+@hookimpl
+def xsite_nav(model: SiteModel) -> list[tuple[str, str]]:
+    return [("Models", urls.MODELS)] if model.extensions["registry"] else []
 
 
 @hookimpl
 def xsite_page_context(page: Page, context: dict[str, Any], model: SiteModel) -> None:
     registry: Registry = model.extensions["registry"]
-    if registry:
-        context.setdefault("nav", []).append(("Models", urls.MODELS))
     if page.run_id is not None:
         context["models"] = registry.by_run.get(page.run_id, [])
 

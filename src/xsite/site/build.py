@@ -141,7 +141,8 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
     for made in plugins.hook.xsite_pages(model=model, config=config, report=report):
         for item in made or ():
             (pages if isinstance(item, Page) else data_files).append(item)
-    pages = [_with_plugin_keys(page, plugins, model) for page in pages]
+    nav = [link for links in plugins.hook.xsite_nav(model=model) for link in links or ()]
+    pages = [_with_plugin_keys(page, plugins, model, nav) for page in pages]
 
     site = {
         "title": config.title,
@@ -151,6 +152,7 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
     }
 
     def add_context(page: Page, context: dict[str, Any]) -> None:
+        context["nav"] = list(nav)
         plugins.hook.xsite_page_context(page=page, context=context, model=model)
 
     report.pages = len(pages)
@@ -198,11 +200,15 @@ def _build(config: SiteConfig, progress: Progress | None, plugins: PluginManager
     return report
 
 
-def _with_plugin_keys(page: Page, plugins: PluginManager, model: SiteModel) -> Page:
-    """A keyed page whose key also covers what plugins add to it."""
+def _with_plugin_keys(
+    page: Page, plugins: PluginManager, model: SiteModel, nav: list[tuple[str, str]]
+) -> Page:
+    """A keyed page whose key also covers what plugins add to it, and the site's nav."""
     if page.key is None:
         return page
     extra = [part for part in plugins.hook.xsite_page_key(page=page, model=model) if part]
+    if nav:
+        extra.append(nav)
     return replace(page, key=page_key(page.key, *extra)) if extra else page
 
 
