@@ -422,13 +422,7 @@ def get_model(
             known = ", ".join(sorted(pointing)) or "none"
             raise ModelNotFoundError(f"model {name!r} has no alias {alias!r} (it has {known})")
         version = pointing[alias]
-    if version is None:
-        return versions[-1]
-    for found in versions:
-        if found.version == version:
-            return found
-    numbers = ", ".join(str(v.version) for v in versions)
-    raise ModelNotFoundError(f"model {name!r} has no version {version} (it has {numbers})")
+    return _pick(versions, version)
 
 
 def set_model_alias(
@@ -448,9 +442,8 @@ def set_model_alias(
             f"alias {alias!r}: use a letter, then letters, digits, _ or - (not latest or v<N>)"
         )
     reader = StoreReader(dir)
-    model = get_model(name, version, project=project, dir=dir) if version is not None else None
-    if model is None:
-        model = _of_model(read_registry(reader.store, reader.report_skipped), name, project)[-1]
+    versions = _of_model(read_registry(reader.store, reader.report_skipped), name, project)
+    model = _pick(versions, version)  # the model's project and name (the version must exist)
     change = AliasChange(model.project, model.name, alias, version, datetime.now(UTC), note)
     folder = reader.store.path(
         MODELS_DIR, folder_key(model.project), folder_key(model.name), ALIASES_DIR, alias
@@ -470,6 +463,19 @@ _COLUMNS: Final = (
 def _read(dir: str | os.PathLike[str] | None) -> Registry:
     reader = StoreReader(dir)
     return read_registry(reader.store, reader.report_skipped)
+
+
+def _pick(versions: list[ModelVersion], version: int | None) -> ModelVersion:
+    """Version ``version`` of one model's ``versions`` (None: the latest)."""
+    if version is None:
+        return versions[-1]
+    for found in versions:
+        if found.version == version:
+            return found
+    numbers = ", ".join(str(v.version) for v in versions)
+    raise ModelNotFoundError(
+        f"model {versions[0].name!r} has no version {version} (it has {numbers})"
+    )
 
 
 def _of_model(registry: Registry, name: str, project: str | None) -> list[ModelVersion]:
