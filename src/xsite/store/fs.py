@@ -149,6 +149,11 @@ class StoreFS:
             os.link(tmp, path)
         except FileExistsError:
             return False
+        except OSError as exc:  # no hard links here (some network and FUSE filesystems)
+            raise StoreError(
+                f"cannot create {path} only if it is absent: {exc}. Model versions are "
+                "numbered that way; keep the store on a local disk or on S3"
+            ) from exc
         finally:
             os.unlink(tmp)
         _fsync_path(directory, directory=True)

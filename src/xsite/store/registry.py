@@ -40,7 +40,7 @@ from time import time_ns
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
-from xsite.errors import ModelNotFoundError
+from xsite.errors import ModelNotFoundError, StoreError
 from xsite.store.fs import StoreFS
 from xsite.store.reader import StoreReader
 from xsite.store.schema import artifact_parts, is_valid_run_id, safe_artifact_name
@@ -308,7 +308,10 @@ def claim_version(store: StoreFS, version: ModelVersion) -> ModelVersion:
         if store.create_bytes(f"{folder}/v{number}.json", numbered.to_json()):
             return numbered
         number += 1
-    raise RuntimeError(f"could not claim a version of model {version.name!r}")
+    raise StoreError(
+        f"model {version.name!r}: {MAX_CLAIMS} version numbers in a row were taken by other "
+        f"writers while this one tried; log it again"
+    )
 
 
 def read_registry(
